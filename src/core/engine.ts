@@ -1,0 +1,122 @@
+import { GroupCommit } from "./batcher.js";
+import { ClerkSyncError, isClerkSyncError } from "./errors.js";
+import { normalizeTimestamp } from "./events.js";
+import { type Mutation, mapEvent } from "./mappers.js";
+import type { DeliveryOutcome, DeliveryStatus } from "./schema.js";
+import type { DeliveryRecord, SyncStore, SyncTransaction } from "./transaction.js";
+import type { ParsedEvent } from "./validate.js";
+
+/** How deletions are stored. */
+export type DeleteMode = "soft" | "hard";
+
+export interface SyncEngineOptions {
+  /**
+   * `soft` (default): a deleted object keeps its row, with `deleted_at` set.
+   * `hard`: the row's data is removed, the tombstone (id, version, deleted_at) stays so that a
+   * late update cannot bring the object back.
+   */
+  deleteMode?: DeleteMode;
+  /** The clock, in epoch ms. Default `Date.now`. */
+  now?: () => number;
+  /** Largest number of deliveries committed together. Default 256. */
+  maxBatch?: number;
+}
+
+/** One verified delivery, ready to apply. */
+export interface Delivery {
+  readonly svixId: string;
+  readonly rawBody: string;
+  readonly parsed: ParsedEvent;
+}
+
+/** What processing a delivery did. */
+export interface DeliveryResult {
+  readonly outcome: DeliveryOutcome;
+  readonly type: string;
+  readonly objectId: string | null;
+}
+
+/**
+ * Applies deliveries exactly once and in version order: the delivery id is claimed in the same
+ * transaction as the effects, and every write passes the version guard.
+ *
+ * @example
+ * const engine = new SyncEngine(store);
+ * const { outcome } = await engine.process({ svixId, rawBody, parsed: parseEvent(rawBody) });
+ */
+export class SyncEngine {
+  readonly #commit: GroupCommit;
+  readonly #hard: boolean;
+  readonly #now: () => number;
+
+  constructor(store: SyncStore, options: SyncEngineOptions = {}) {
+    this.#hard = options.deleteMode === "hard";
+    this.#now = options.now ?? Date.now;
+    this.#commit = new GroupCommit(store, options.maxBatch);
+  }
+
+  /** Applies one delivery; resolves once its transaction is durable. */
+  process(delivery: Delivery): Promise<DeliveryResult> {
+    const event = delivery.parsed.event;
+    const objectId = typeof event.data.id === "string" ? event.data.id : null;
+    const record: DeliveryRecord = {
+      svixId: delivery.svixId,
+      type: event.type,
+      objectType: typeof event.data.object === "string" ? event.data.object : null,
+      objectId,
+      eventTimestamp: normalizeTimestamp(event.timestamp),
+      receivedAt: this.#now(),
+      payload: delivery.rawBody,
+    };
+    const mutations = delivery.parsed.known ? mapEvent(delivery.parsed.event) : [];
+    return this.#commit
+      .submit<DeliveryOutcome>({
+        run: async (tx) => {
+          const claim = await tx.claimDelivery(record);
+          if (claim === "duplicate") return "duplicate";
+          let status: DeliveryStatus = mutations.length === 0 ? "ignored" : "stale";
+          for (const mutation of mutations) {
+            if ((await this.#apply(tx, mutation)) === "applied") status = "applied";
+          }
+          await tx.finishDelivery(record.svixId, status);
+          return status;
+        },
+        fail: (tx, error) => {
+          const coded = toStoreError(error);
+          return tx.recordFailure(record, { code: coded.code, message: coded.message });
+        },
+      })
+      .then((outcome) => ({ outcome, type: record.type, objectId }));
+  }
+
+  /** Waits for every submitted delivery to be committed. */
+  drained(): Promise<void> {
+    return this.#commit.drained();
+  }
+
+  async #apply(tx: SyncTransaction, m: Mutation): Promise<"applied" | "stale"> {
+    const state = await tx.readState(m.table, m.id);
+    if (m.op === "delete") {
+      if (state?.deletedAt != null && state.deletedAt >= m.version) return "stale";
+      await tx.markDeleted(m.table, m.id, m.version, this.#hard);
+      if (this.#hard) for (const child of m.children) await tx.deleteChildren(child, m.id);
+      return "applied";
+    }
+    if (state && m.version < state.version) return "stale";
+    const tombstoned = state?.deletedAt != null;
+    if (tombstoned && this.#hard) return "stale";
+    // Soft tombstones still take newer data (last writer by version wins), so that any order of
+    // the same deliveries ends with the same row; the row stays deleted either way.
+    await tx.upsertEntity(m.table, m.id, m.version, m.values);
+    for (const set of m.children) await tx.replaceChildren(set);
+    return tombstoned ? "stale" : "applied";
+  }
+}
+
+/** Wraps an unknown failure from the store as a coded error. */
+export function toStoreError(error: unknown): ClerkSyncError {
+  if (isClerkSyncError(error)) return error;
+  return new ClerkSyncError("store_unavailable", "The database failed; the delivery was not applied", {
+    cause: error,
+  });
+}

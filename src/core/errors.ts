@@ -1,0 +1,70 @@
+/**
+ * The closed set of error codes clerk-sync produces, and the one place that maps
+ * a code to an HTTP status. Callers branch on `code`, never on `message`.
+ */
+export const ERROR_STATUS = {
+  /** A `svix-id` / `svix-timestamp` / `svix-signature` (or `webhook-*`) header is absent. */
+  missing_headers: 400,
+  /** The timestamp header is not a whole number of seconds. */
+  invalid_timestamp: 400,
+  /** The delivery was signed more than the tolerance ago (replay, or a clock far behind). */
+  timestamp_too_old: 401,
+  /** The delivery claims to be signed more than the tolerance in the future (clock skew). */
+  timestamp_too_new: 401,
+  /** No `v1,` signature in the header matches any configured secret. */
+  invalid_signature: 401,
+  /** The body is not JSON, or not a Clerk event envelope. */
+  invalid_payload: 400,
+  /** The envelope is fine but a field clerk-sync stores has the wrong type. */
+  invalid_event: 400,
+  /** The body exceeds the configured limit. */
+  payload_too_large: 413,
+  /** Only POST is accepted on the webhook endpoint. */
+  method_not_allowed: 405,
+  /** The framework handed over a body that was already parsed: the raw bytes are gone. */
+  body_already_parsed: 500,
+  /** A configured signing secret is not a valid `whsec_…` / base64 secret. */
+  invalid_secret: 500,
+  /** Configuration is missing or malformed. */
+  invalid_config: 500,
+  /** A user hook threw inside the sync transaction; the transaction was rolled back. */
+  hook_failed: 500,
+  /** The database failed or is unreachable; the transaction was rolled back. */
+  store_unavailable: 503,
+  /** The service is shutting down and takes no new deliveries. */
+  shutting_down: 503,
+  /** No route for this path. */
+  not_found: 404,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/**
+ * The one error type clerk-sync throws. `code` is stable API; `cause` keeps the original error.
+ *
+ * @example
+ * try { verify(body, headers) } catch (e) {
+ *   if (e instanceof ClerkSyncError && e.code === "timestamp_too_old") { … }
+ * }
+ */
+export class ClerkSyncError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ClerkSyncError";
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+/**
+ * Whether `value` is a ClerkSyncError, optionally with the given code.
+ *
+ * @example
+ * if (isClerkSyncError(err, "invalid_signature")) res.statusCode = 401;
+ */
+export function isClerkSyncError(value: unknown, code?: ErrorCode): value is ClerkSyncError {
+  return value instanceof ClerkSyncError && (code === undefined || value.code === code);
+}

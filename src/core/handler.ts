@@ -1,0 +1,168 @@
+import type { DeliveryResult, SyncEngine } from "./engine.js";
+import { ClerkSyncError, isClerkSyncError } from "./errors.js";
+import type { HeaderSource } from "./headers.js";
+import { type Logger, silentLogger } from "./logger.js";
+import { parseEvent } from "./validate.js";
+import type { Verifier } from "./verify.js";
+
+/** Default largest body accepted: 1 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export interface WebhookHandlerOptions {
+  verify: Verifier;
+  engine: Pick<SyncEngine, "process">;
+  /** Largest accepted body in bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+  logger?: Logger;
+}
+
+/** A request as adapters hand it over: method, headers and the untouched raw body. */
+export interface WebhookInput {
+  method: string;
+  headers: HeaderSource;
+  body: Uint8Array;
+}
+
+/** What to answer: a status and a small JSON body. */
+export interface WebhookReply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export interface WebhookHandler {
+  /** Handles a request whose body the adapter already read (within `maxBodyBytes`). */
+  handle(input: WebhookInput): Promise<WebhookReply>;
+  /** Web-standard entry: reads the body itself, enforcing the limit. */
+  fetch(request: Request): Promise<Response>;
+  readonly maxBodyBytes: number;
+}
+
+/**
+ * The reply for an error: its status from the one code → status table, and a JSON body with
+ * the code. Unexpected errors become `store_unavailable` (503) so that Svix retries.
+ *
+ * @example
+ * const { status, body } = errorReply(new ClerkSyncError("invalid_signature", "…"));
+ */
+export function errorReply(error: unknown): WebhookReply {
+  const coded = isClerkSyncError(error)
+    ? error
+    : new ClerkSyncError("store_unavailable", "Internal error; the delivery was not applied", { cause: error });
+  return { status: coded.status, body: { error: { code: coded.code, message: coded.message } } };
+}
+
+/**
+ * Reads a Web request body into bytes, refusing more than `limit` bytes (413) without buffering
+ * the excess.
+ *
+ * @example
+ * const bytes = await readBody(request, 1024 * 1024);
+ */
+export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (declared > limit) throw tooLarge(limit);
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** The 413 error for a body over `limit` bytes. */
+export function tooLarge(limit: number): ClerkSyncError {
+  return new ClerkSyncError("payload_too_large", `The body is larger than ${limit} bytes`);
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The web-standard core every adapter and the service call: verify the raw bytes, parse and
+ * validate the event, apply it, and answer 2xx only once the effects are durable.
+ *
+ * @example
+ * const handler = createWebhookHandler({ verify, engine });
+ * export const POST = (req: Request) => handler.fetch(req);
+ */
+export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHandler {
+  const { verify, engine } = options;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const log = options.logger ?? silentLogger;
+
+  async function handle(input: WebhookInput): Promise<WebhookReply> {
+    let svixId: string | undefined;
+    try {
+      if (input.method !== "POST") {
+        throw new ClerkSyncError("method_not_allowed", "Webhook deliveries must be POSTed");
+      }
+      if (input.body.byteLength > maxBodyBytes) throw tooLarge(maxBodyBytes);
+      const verified = verify(input.body, input.headers);
+      svixId = verified.id;
+      let rawBody: string;
+      try {
+        rawBody = utf8.decode(input.body);
+      } catch (cause) {
+        throw new ClerkSyncError("invalid_payload", "The body is not valid UTF-8", { cause });
+      }
+      const parsed = parseEvent(rawBody);
+      const result: DeliveryResult = await engine.process({ svixId, rawBody, parsed });
+      log.debug("delivery", { svix_id: svixId, type: result.type, object_id: result.objectId, outcome: result.outcome });
+      return {
+        status: 200,
+        body: { status: result.outcome, type: result.type, svix_id: svixId, object_id: result.objectId },
+      };
+    } catch (error) {
+      const reply = errorReply(error);
+      const code = (reply.body.error as { code: string }).code;
+      if (reply.status >= 500) {
+        const cause = error instanceof Error ? (error.cause ?? error) : error;
+        log.error("delivery failed", { svix_id: svixId, code, cause: describe(cause) });
+      } else {
+        log.warn("delivery rejected", { svix_id: svixId, code, status: reply.status });
+      }
+      return reply;
+    }
+  }
+
+  return {
+    maxBodyBytes,
+    handle,
+    async fetch(request) {
+      let reply: WebhookReply;
+      if (request.method !== "POST") {
+        reply = errorReply(new ClerkSyncError("method_not_allowed", "Webhook deliveries must be POSTed"));
+      } else {
+        try {
+          const body = await readBody(request, maxBodyBytes);
+          reply = await handle({ method: request.method, headers: request.headers, body });
+        } catch (error) {
+          reply = errorReply(error);
+        }
+      }
+      return Response.json(reply.body, {
+        status: reply.status,
+        headers: reply.status === 405 ? { allow: "POST" } : undefined,
+      });
+    },
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,36 @@
+export { GroupCommit } from "./batcher.js";
+export {
+  type DeleteMode,
+  type Delivery,
+  type DeliveryResult,
+  SyncEngine,
+  type SyncEngineOptions,
+} from "./engine.js";
+export { ClerkSyncError, ERROR_STATUS, type ErrorCode, isClerkSyncError } from "./errors.js";
+export * from "./events.js";
+export {
+  createWebhookHandler,
+  DEFAULT_MAX_BODY_BYTES,
+  errorReply,
+  readBody,
+  type WebhookHandler,
+  type WebhookHandlerOptions,
+  type WebhookInput,
+  type WebhookReply,
+} from "./handler.js";
+export { type HeaderLookup, type HeaderSource, toHeaderLookup } from "./headers.js";
+export { type LogLevel, type Logger, silentLogger } from "./logger.js";
+export { type ChildSet, type Mutation, mapEvent } from "./mappers.js";
+export * from "./schema.js";
+export type * from "./transaction.js";
+export { type ParsedEvent, parseEvent, validateEvent } from "./validate.js";
+export {
+  computeSignature,
+  createVerifier,
+  DEFAULT_TOLERANCE_SECONDS,
+  decodeSecret,
+  parseSecretList,
+  type VerifiedDelivery,
+  type Verifier,
+  type VerifierOptions,
+} from "./verify.js";

@@ -1,0 +1,123 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
+import type { DialectSpec } from "./dialects.js";
+
+/** Migration history table (public: do not write to it). */
+export const MIGRATION_TABLE = "clerk_sync_migrations";
+export const MIGRATION_LOCK_TABLE = "clerk_sync_migrations_lock";
+
+type Db = Kysely<unknown>;
+
+/**
+ * The migrations, oldest first. A migration is never edited once released: a change to the
+ * table contract is a new migration.
+ */
+function allMigrations(d: DialectSpec): Record<string, Migration> {
+  const t = (type: Parameters<DialectSpec["columnType"]>[0]) => d.columnType(type) as "text";
+  return {
+    "0001_users_and_deliveries": {
+      async up(db: Db) {
+        await db.schema
+          .createTable("clerk_webhook_events")
+          .addColumn("svix_id", t("key"), (c) => c.primaryKey())
+          .addColumn("type", t("key"), (c) => c.notNull())
+          .addColumn("object_type", t("key"))
+          .addColumn("object_id", t("key"))
+          .addColumn("event_timestamp", t("bigint"))
+          .addColumn("first_received_at", t("bigint"), (c) => c.notNull())
+          .addColumn("last_received_at", t("bigint"), (c) => c.notNull())
+          .addColumn("delivery_count", t("int"), (c) => c.notNull().defaultTo(1))
+          .addColumn("status", t("key"), (c) => c.notNull())
+          .addColumn("last_outcome", t("key"), (c) => c.notNull())
+          .addColumn("error_code", t("key"))
+          .addColumn("error_message", t("text"))
+          .addColumn("payload", t("longtext"), (c) => c.notNull())
+          .execute();
+        for (const column of ["first_received_at", "object_id", "status", "type"]) {
+          await db.schema
+            .createIndex(`clerk_webhook_events_${column}_idx`)
+            .on("clerk_webhook_events")
+            .column(column)
+            .execute();
+        }
+
+        await db.schema
+          .createTable("clerk_users")
+          .addColumn("id", t("key"), (c) => c.primaryKey())
+          .addColumn("version", t("bigint"), (c) => c.notNull().defaultTo(0))
+          .addColumn("deleted_at", t("bigint"))
+          .addColumn("external_id", t("key"))
+          .addColumn("username", t("key"))
+          .addColumn("first_name", t("text"))
+          .addColumn("last_name", t("text"))
+          .addColumn("image_url", t("text"))
+          .addColumn("primary_email_address", t("key"))
+          .addColumn("primary_phone_number", t("key"))
+          .addColumn("public_metadata", t("json"))
+          .addColumn("private_metadata", t("json"))
+          .addColumn("unsafe_metadata", t("json"))
+          .addColumn("banned", t("bool"))
+          .addColumn("locked", t("bool"))
+          .addColumn("last_sign_in_at", t("bigint"))
+          .addColumn("last_active_at", t("bigint"))
+          .addColumn("created_at", t("bigint"))
+          .addColumn("updated_at", t("bigint"))
+          .addColumn("data", t("json"))
+          .execute();
+        for (const column of ["external_id", "username", "primary_email_address"]) {
+          await db.schema.createIndex(`clerk_users_${column}_idx`).on("clerk_users").column(column).execute();
+        }
+
+        await db.schema
+          .createTable("clerk_user_email_addresses")
+          .addColumn("id", t("key"), (c) => c.primaryKey())
+          .addColumn("user_id", t("key"), (c) => c.notNull())
+          .addColumn("email_address", t("key"), (c) => c.notNull())
+          .addColumn("verification_status", t("key"))
+          .addColumn("is_primary", t("bool"), (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex("clerk_user_email_addresses_user_id_idx")
+          .on("clerk_user_email_addresses")
+          .column("user_id")
+          .execute();
+        await db.schema
+          .createIndex("clerk_user_email_addresses_email_address_idx")
+          .on("clerk_user_email_addresses")
+          .column("email_address")
+          .execute();
+      },
+    },
+  };
+}
+
+/** The result of a migration run. */
+export interface MigrateResult {
+  /** Names of the migrations this run applied (empty when already up to date). */
+  applied: string[];
+}
+
+/**
+ * Brings the schema up to date. Safe from many processes at once: the migrator takes a lock
+ * (a row lock in its lock table; SQLite's write lock) and each migration runs once.
+ *
+ * @example
+ * await migrate(db, SQLITE);
+ */
+export async function migrate(db: Kysely<unknown>, dialect: DialectSpec): Promise<MigrateResult> {
+  const list = allMigrations(dialect);
+  const provider: MigrationProvider = { getMigrations: async () => list };
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
+}
+
+/** Names of every migration this version of clerk-sync knows. */
+export function migrationNames(dialect: DialectSpec): string[] {
+  return Object.keys(allMigrations(dialect));
+}

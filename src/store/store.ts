@@ -1,0 +1,21 @@
+import type { Kysely } from "kysely";
+import type { SyncStore } from "../core/transaction.js";
+import type { ClerkSyncDatabase } from "./database.js";
+import type { DialectSpec } from "./dialects.js";
+import type { MigrateResult } from "./migrations.js";
+
+/**
+ * A database clerk-sync writes to: the sync engine's transaction contract plus what the
+ * service needs around it. Every dialect passes the same conformance suite.
+ */
+export interface ClerkSyncStore extends SyncStore {
+  readonly dialect: DialectSpec;
+  /** A Kysely instance for queries over the mirrored tables. */
+  readonly db: Kysely<ClerkSyncDatabase>;
+  /** Brings the schema up to date; safe to call from several processes at once. */
+  migrate(): Promise<MigrateResult>;
+  /** Resolves when the database answers; rejects otherwise (readiness). */
+  ping(): Promise<void>;
+  /** Closes the connection(s). */
+  close(): Promise<void>;
+}
