@@ -1,1 +1,8 @@
-export {};
+export { readNodeBody, sendReply, toNodeListener } from "./adapters/node.js";
+export * from "./core/index.js";
+export { type ConfigFlags, ENVIRONMENT, resolveConfig, type ServiceConfig } from "./server/config.js";
+export { loadEnvFiles } from "./server/env-files.js";
+export { createJsonLogger } from "./server/log.js";
+export { type RunningService, startService } from "./server/service.js";
+export * from "./store/index.js";
+export { type SyncStatusReport, syncStatus } from "./store/status.js";

@@ -122,7 +122,12 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       }
       const parsed = parseEvent(rawBody);
       const result: DeliveryResult = await engine.process({ svixId, rawBody, parsed });
-      log.debug("delivery", { svix_id: svixId, type: result.type, object_id: result.objectId, outcome: result.outcome });
+      log.debug("delivery", {
+        svix_id: svixId,
+        type: result.type,
+        object_id: result.objectId,
+        outcome: result.outcome,
+      });
       return {
         status: 200,
         body: { status: result.outcome, type: result.type, svix_id: svixId, object_id: result.objectId },

@@ -2,10 +2,7 @@
 export type HeaderLookup = (name: string) => string | null | undefined;
 
 /** Anything clerk-sync accepts as request headers. */
-export type HeaderSource =
-  | HeaderLookup
-  | Headers
-  | Readonly<Record<string, string | readonly string[] | undefined>>;
+export type HeaderSource = HeaderLookup | Headers | Readonly<Record<string, string | readonly string[] | undefined>>;
 
 /**
  * Normalises Web `Headers`, a Node/Express header record, or a lookup function into a lookup.

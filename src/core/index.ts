@@ -19,7 +19,7 @@ export {
   type WebhookReply,
 } from "./handler.js";
 export { type HeaderLookup, type HeaderSource, toHeaderLookup } from "./headers.js";
-export { type LogLevel, type Logger, silentLogger } from "./logger.js";
+export { type Logger, type LogLevel, silentLogger } from "./logger.js";
 export { type ChildSet, type Mutation, mapEvent } from "./mappers.js";
 export * from "./schema.js";
 export type * from "./transaction.js";

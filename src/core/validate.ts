@@ -1,20 +1,12 @@
 import { ClerkSyncError } from "./errors.js";
-import {
-  type ClerkEventType,
-  type ClerkWebhookEvent,
-  isKnownEventType,
-  type UnknownClerkEvent,
-} from "./events.js";
+import { type ClerkEventType, type ClerkWebhookEvent, isKnownEventType, type UnknownClerkEvent } from "./events.js";
 
 /** A parsed delivery body: a known, validated event, or an unknown type kept as-is. */
-export type ParsedEvent =
-  | { known: true; event: ClerkWebhookEvent }
-  | { known: false; event: UnknownClerkEvent };
+export type ParsedEvent = { known: true; event: ClerkWebhookEvent } | { known: false; event: UnknownClerkEvent };
 
 type Check = (value: unknown) => boolean;
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const str: Check = (v) => typeof v === "string";
 const nonEmpty: Check = (v) => typeof v === "string" && v.length > 0;
 const num: Check = (v) => typeof v === "number" && Number.isFinite(v);
@@ -155,7 +147,11 @@ export function validateEvent(value: unknown): ParsedEvent {
     checkItems(data.email_addresses, EMAIL_ADDRESS, "data.email_addresses");
     checkItems(data.phone_numbers, PHONE_NUMBER, "data.phone_numbers");
   }
-  if (type === "organizationMembership.created" || type === "organizationMembership.updated" || type === "organizationMembership.deleted") {
+  if (
+    type === "organizationMembership.created" ||
+    type === "organizationMembership.updated" ||
+    type === "organizationMembership.deleted"
+  ) {
     checkShape(data.organization as Record<string, unknown>, { id: nonEmpty }, "data.organization");
     checkShape(data.public_user_data as Record<string, unknown>, { user_id: nonEmpty }, "data.public_user_data");
   }

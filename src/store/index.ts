@@ -1,6 +1,6 @@
 export type { ClerkSyncDatabase } from "./database.js";
 export { DIALECTS, type DialectName, type DialectSpec } from "./dialects.js";
-export { MIGRATION_TABLE, type MigrateResult, migrate, migrationNames } from "./migrations.js";
+export { MIGRATION_TABLE, type MigrateResult, migrate, migrationNames, pendingMigrations } from "./migrations.js";
 export { DEFAULT_DATABASE_URL, openStore, sqlitePath } from "./open.js";
 export { openSqliteStore, type SqliteStoreOptions } from "./sqlite-store.js";
 export type { ClerkSyncStore } from "./store.js";

@@ -104,17 +104,31 @@ export interface MigrateResult {
  * await migrate(db, SQLITE);
  */
 export async function migrate(db: Kysely<unknown>, dialect: DialectSpec): Promise<MigrateResult> {
+  const { error, results } = await migrator(db, dialect).migrateToLatest();
+  if (error) throw error;
+  return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
+}
+
+function migrator(db: Kysely<unknown>, dialect: DialectSpec): Migrator {
   const list = allMigrations(dialect);
   const provider: MigrationProvider = { getMigrations: async () => list };
-  const migrator = new Migrator({
+  return new Migrator({
     db,
     provider,
     migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: MIGRATION_LOCK_TABLE,
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error;
-  return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
+}
+
+/**
+ * Names of the migrations not yet applied to this database (all of them on an empty one).
+ *
+ * @example
+ * if ((await pendingMigrations(db, SQLITE)).length > 0) console.log("run clerk-sync migrate");
+ */
+export async function pendingMigrations(db: Kysely<unknown>, dialect: DialectSpec): Promise<string[]> {
+  const info = await migrator(db, dialect).getMigrations();
+  return info.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }
 
 /** Names of every migration this version of clerk-sync knows. */

@@ -22,7 +22,10 @@ export async function openStore(url: string = DEFAULT_DATABASE_URL): Promise<Cle
       `DATABASE_URL scheme "${scheme}:" is not supported by this version yet; use file: (SQLite)`,
     );
   }
-  throw new ClerkSyncError("invalid_config", `DATABASE_URL has an unknown scheme "${scheme}:" (expected file: or sqlite:)`);
+  throw new ClerkSyncError(
+    "invalid_config",
+    `DATABASE_URL has an unknown scheme "${scheme}:" (expected file: or sqlite:)`,
+  );
 }
 
 /** The file path of a SQLite URL: `file:./x.db`, `file:///abs/x.db`, `sqlite:x.db`, `:memory:`. */

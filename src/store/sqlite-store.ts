@@ -18,7 +18,7 @@ import type {
 } from "../core/transaction.js";
 import type { ClerkSyncDatabase } from "./database.js";
 import { SQLITE } from "./dialects.js";
-import { migrate } from "./migrations.js";
+import { migrate, pendingMigrations } from "./migrations.js";
 import type { ClerkSyncStore } from "./store.js";
 
 export interface SqliteStoreOptions {
@@ -44,7 +44,8 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
   sqlite.pragma("synchronous = FULL");
   sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   const db = new Kysely<ClerkSyncDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
-  const tx = new SqliteTransaction(sqlite);
+  // Prepared on first use: the tables may not exist until migrate() ran.
+  let tx: SqliteTransaction | undefined;
   const begin = sqlite.prepare("BEGIN IMMEDIATE");
   const commit = sqlite.prepare("COMMIT");
   const rollback = sqlite.prepare("ROLLBACK");
@@ -57,6 +58,7 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
     dialect: SQLITE,
     db: db,
     migrate: () => migrate(db as Kysely<unknown>, SQLITE),
+    pendingMigrations: () => pendingMigrations(db as Kysely<unknown>, SQLITE),
     async ping() {
       if (closed) throw new Error("The store is closed");
       sqlite.prepare("SELECT 1").get();
@@ -69,6 +71,7 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
     async runBatch<T>(jobs: readonly BatchJob<T>[]): Promise<Settled<T>[]> {
       const results: Settled<T>[] = [];
       try {
+        tx ??= new SqliteTransaction(sqlite);
         begin.run();
         for (const job of jobs) {
           savepoint.run();
@@ -87,7 +90,7 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
         commit.run();
         return results;
       } catch (error) {
-        tx.forgetPending();
+        tx?.forgetPending();
         if (sqlite.inTransaction) rollback.run();
         return jobs.map(() => ({ ok: false, error }));
       }

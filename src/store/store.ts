@@ -14,6 +14,8 @@ export interface ClerkSyncStore extends SyncStore {
   readonly db: Kysely<ClerkSyncDatabase>;
   /** Brings the schema up to date; safe to call from several processes at once. */
   migrate(): Promise<MigrateResult>;
+  /** Migrations not applied yet (every one on an empty database). */
+  pendingMigrations(): Promise<string[]>;
   /** Resolves when the database answers; rejects otherwise (readiness). */
   ping(): Promise<void>;
   /** Closes the connection(s). */

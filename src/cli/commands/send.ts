@@ -1,0 +1,97 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ClerkSyncError } from "../../core/errors.js";
+import { CLERK_EVENT_TYPES, isKnownEventType } from "../../core/events.js";
+import { resolveConfig } from "../../server/config.js";
+import { loadEnvFiles } from "../../server/env-files.js";
+import { freshExample, setPath } from "../../testing/fixtures.js";
+import { signDelivery } from "../../testing/sign.js";
+import { COMMON_OPTIONS, type Command, commonFlags } from "../context.js";
+
+function readData(path: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, "utf8"));
+  } catch (cause) {
+    throw new ClerkSyncError("invalid_config", `--data ${path} is not a readable JSON file`, { cause });
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ClerkSyncError("invalid_config", `--data ${path} must hold a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export const send: Command = {
+  name: "send",
+  summary: "Sign and send an example event to the service (no tunnel needed)",
+  usage: `clerk-sync send <event-type> [--set data.first_name=Ann]… [--data file.json] [--id user_123]
+                [--url http://localhost:3000/api/webhooks] [--secret whsec_…] [--svix-id msg_…]
+clerk-sync send --list`,
+  async run(ctx) {
+    const { values, positionals } = parseArgs({
+      args: ctx.args,
+      allowPositionals: true,
+      options: {
+        ...COMMON_OPTIONS,
+        set: { type: "string", multiple: true },
+        data: { type: "string" },
+        id: { type: "string" },
+        url: { type: "string" },
+        "svix-id": { type: "string" },
+        list: { type: "boolean" },
+      },
+    });
+    if (values.help) {
+      ctx.stdout(`${this.usage}\n`);
+      return 0;
+    }
+    if (values.list) {
+      ctx.stdout(`${CLERK_EVENT_TYPES.join("\n")}\n`);
+      return 0;
+    }
+    const type = positionals[0];
+    if (!type || !isKnownEventType(type)) {
+      ctx.stderr(
+        `${type ? `Unknown event type "${type}". ` : ""}Usage: ${this.usage}\nEvent types: clerk-sync send --list\n`,
+      );
+      return 2;
+    }
+    const config = resolveConfig(loadEnvFiles(ctx.cwd, ctx.env), commonFlags(values));
+    const secret = config.secrets[0];
+    if (!secret) {
+      ctx.stderr(
+        "No signing secret: pass --secret, set CLERK_WEBHOOK_SIGNING_SECRET, or start `clerk-sync serve` once to create a development secret.\n",
+      );
+      return 1;
+    }
+    let event = freshExample(type, values.id ? { id: values.id } : {});
+    if (values.data) {
+      const data = readData(resolve(ctx.cwd, values.data));
+      event = "type" in data && "data" in data ? (data as typeof event) : { ...event, data };
+    }
+    for (const assignment of values.set ?? []) {
+      const eq = assignment.indexOf("=");
+      if (eq <= 0) throw new ClerkSyncError("invalid_config", `--set expects path=value, got "${assignment}"`);
+      setPath(event, assignment.slice(0, eq), assignment.slice(eq + 1));
+    }
+    const url = values.url ?? `http://localhost:${config.port}${config.path}`;
+    const signed = signDelivery({
+      secret,
+      payload: JSON.stringify(event),
+      ...(values["svix-id"] ? { id: values["svix-id"] } : {}),
+    });
+    let response: Response;
+    try {
+      response = await fetch(url, { method: "POST", headers: signed.headers, body: signed.body as string });
+    } catch (cause) {
+      ctx.stderr(`Could not reach ${url}: ${(cause as Error).cause ?? cause}. Is the service running (npm start)?\n`);
+      return 1;
+    }
+    const text = await response.text();
+    ctx.stdout(
+      `POST ${url}  ${type}  svix-id ${signed.id}  object ${String(event.data.id)}\n${response.status} ${text}\n`,
+    );
+    return response.ok ? 0 : 1;
+  },
+};

@@ -1,0 +1,65 @@
+import { parseArgs } from "node:util";
+import { isClerkSyncError } from "../../core/errors.js";
+import { resolveConfig } from "../../server/config.js";
+import { loadEnvFiles, saveDevelopmentSecret } from "../../server/env-files.js";
+import { createJsonLogger } from "../../server/log.js";
+import { startService } from "../../server/service.js";
+import { COMMON_OPTIONS, type Command, commonFlags } from "../context.js";
+
+export const serve: Command = {
+  name: "serve",
+  summary: "Run the webhook service (migrates the database first)",
+  usage: `clerk-sync serve [--port 3000] [--host 0.0.0.0] [--database-url file:./clerk-sync.db]
+                 [--secret whsec_…] [--path /api/webhooks] [--no-migrate] [--log-level info]`,
+  async run(ctx) {
+    const { values } = parseArgs({
+      args: ctx.args,
+      options: {
+        ...COMMON_OPTIONS,
+        host: { type: "string" },
+        path: { type: "string" },
+        "log-level": { type: "string" },
+        "no-migrate": { type: "boolean" },
+      },
+    });
+    if (values.help) {
+      ctx.stdout(`${this.usage}\n`);
+      return 0;
+    }
+    const env = loadEnvFiles(ctx.cwd, ctx.env);
+    const flags = commonFlags(values);
+    if (values.host !== undefined) flags.host = values.host;
+    if (values.path !== undefined) flags.path = values.path;
+    if (values["log-level"] !== undefined) flags.logLevel = values["log-level"];
+    if (values["no-migrate"]) flags.migrate = false;
+    const config = resolveConfig(env, flags);
+    const log = createJsonLogger(config.logLevel);
+    if (config.secrets.length === 0) {
+      if (env.NODE_ENV === "production") {
+        ctx.stderr(
+          "No signing secret: set CLERK_WEBHOOK_SIGNING_SECRET (Clerk Dashboard > Webhooks > your endpoint).\n",
+        );
+        return 1;
+      }
+      const secret = saveDevelopmentSecret(ctx.cwd);
+      config.secrets = [secret];
+      ctx.stderr(
+        `No signing secret was configured, so clerk-sync created a development secret and saved it to .env.local:\n\n  ${secret}\n\n` +
+          "`clerk-sync send <event>` signs with it. For real Clerk events set CLERK_WEBHOOK_SIGNING_SECRET to your endpoint's secret.\n\n",
+      );
+    }
+    const service = await startService(config, { logger: log });
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        log.info("shutting down", { signal });
+        service.close().then(resolve, (error: unknown) => {
+          log.error("shutdown failed", { error: isClerkSyncError(error) ? error.code : String(error) });
+          resolve();
+        });
+      };
+      process.once("SIGTERM", () => stop("SIGTERM"));
+      process.once("SIGINT", () => stop("SIGINT"));
+    });
+    return 0;
+  },
+};

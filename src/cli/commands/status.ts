@@ -1,0 +1,55 @@
+import { parseArgs } from "node:util";
+import { resolveConfig } from "../../server/config.js";
+import { loadEnvFiles } from "../../server/env-files.js";
+import { openStore } from "../../store/open.js";
+import { syncStatus } from "../../store/status.js";
+import { COMMON_OPTIONS, type Command, commonFlags } from "../context.js";
+
+export const status: Command = {
+  name: "status",
+  summary: "Show row counts per table, deliveries per status and the last deliveries",
+  usage: "clerk-sync status [--database-url file:./clerk-sync.db] [--last 10] [--json]",
+  async run(ctx) {
+    const { values } = parseArgs({
+      args: ctx.args,
+      options: { ...COMMON_OPTIONS, json: { type: "boolean" }, last: { type: "string" } },
+    });
+    if (values.help) {
+      ctx.stdout(`${this.usage}\n`);
+      return 0;
+    }
+    const config = resolveConfig(loadEnvFiles(ctx.cwd, ctx.env), commonFlags(values));
+    const store = await openStore(config.databaseUrl);
+    try {
+      const pending = await store.pendingMigrations();
+      if (pending.length > 0) {
+        ctx.stderr(
+          `The database is not migrated (pending: ${pending.join(", ")}). Run clerk-sync migrate, or start the service.\n`,
+        );
+        return 1;
+      }
+      const report = await syncStatus(store.db, { last: values.last ? Number(values.last) : 10 });
+      if (values.json) {
+        ctx.stdout(`${JSON.stringify(report, null, 2)}\n`);
+        return 0;
+      }
+      ctx.stdout("Tables\n");
+      for (const t of report.tables)
+        ctx.stdout(
+          `  ${t.table.padEnd(30)} ${String(t.rows).padStart(8)} rows  ${t.deleted === null ? "" : `${t.deleted} deleted`}\n`,
+        );
+      ctx.stdout("Deliveries\n");
+      for (const [s, n] of Object.entries(report.deliveries))
+        ctx.stdout(`  ${s.padEnd(30)} ${String(n).padStart(8)}\n`);
+      ctx.stdout(`Last ${report.last.length} deliveries\n`);
+      for (const d of report.last) {
+        ctx.stdout(
+          `  ${new Date(d.received_at).toISOString()}  ${d.status.padEnd(8)} ${d.type.padEnd(32)} ${d.object_id ?? ""}  ${d.svix_id}${d.delivery_count > 1 ? `  (x${d.delivery_count})` : ""}\n`,
+        );
+      }
+    } finally {
+      await store.close();
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,34 @@
+import type { ConfigFlags } from "../server/config.js";
+
+/** What a command gets: its arguments and the process edges, injectable for tests. */
+export interface CommandContext {
+  args: string[];
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** A CLI command: `run` returns the exit code and never exits the process itself. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  run(ctx: CommandContext): Promise<number>;
+}
+
+/** Options shared by commands that open the database or the service's configuration. */
+export const COMMON_OPTIONS = {
+  "database-url": { type: "string" },
+  secret: { type: "string", multiple: true },
+  port: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export function commonFlags(values: { "database-url"?: string; secret?: string[]; port?: string }): ConfigFlags {
+  const flags: ConfigFlags = {};
+  if (values["database-url"] !== undefined) flags.databaseUrl = values["database-url"];
+  if (values.secret !== undefined) flags.secret = values.secret;
+  if (values.port !== undefined) flags.port = values.port;
+  return flags;
+}

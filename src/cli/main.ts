@@ -1,0 +1,56 @@
+import { isClerkSyncError } from "../core/errors.js";
+import { migrateCommand } from "./commands/migrate.js";
+import { send } from "./commands/send.js";
+import { serve } from "./commands/serve.js";
+import { status } from "./commands/status.js";
+import type { Command, CommandContext } from "./context.js";
+
+export const COMMANDS: readonly Command[] = [serve, migrateCommand, send, status];
+
+function help(): string {
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
+  return `clerk-sync: keep your database in sync with Clerk\n\nUsage: clerk-sync <command> [options]\n\n${lines.join("\n")}\n\nRun clerk-sync <command> --help for a command's options.\n`;
+}
+
+/**
+ * Runs one CLI invocation and returns its exit code (testable: never exits the process).
+ *
+ * @example
+ * const code = await runCommand(["status", "--json"], { cwd, env, stdout, stderr });
+ */
+export async function runCommand(argv: string[], io: Omit<CommandContext, "args">): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    io.stdout(help());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    io.stderr(`Unknown command "${name}".\n\n${help()}`);
+    return 2;
+  }
+  try {
+    return await command.run({ ...io, args });
+  } catch (error) {
+    if (isClerkSyncError(error)) {
+      io.stderr(`clerk-sync ${name}: ${error.message} [${error.code}]\n`);
+      return 1;
+    }
+    if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
+      io.stderr(`clerk-sync ${name}: ${error.message}\n${command.usage}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+/** The process entry: runs the command and exits with its code. */
+export async function runMain(argv = process.argv.slice(2)): Promise<never> {
+  const code = await runCommand(argv, {
+    cwd: process.cwd(),
+    env: process.env,
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+  });
+  process.exit(code);
+}

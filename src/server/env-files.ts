@@ -1,0 +1,47 @@
+import { randomBytes } from "node:crypto";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseEnv } from "node:util";
+
+/** The files read for configuration, later ones overriding earlier ones (as Next.js does). */
+export const ENV_FILES = [".env", ".env.local"] as const;
+
+/**
+ * Reads `.env` then `.env.local` from `dir`; variables already in `env` win over both.
+ *
+ * @example
+ * const env = loadEnvFiles(process.cwd(), process.env);
+ */
+export function loadEnvFiles(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string | undefined> {
+  const merged: Record<string, string | undefined> = {};
+  for (const name of ENV_FILES) {
+    const path = join(dir, name);
+    if (existsSync(path)) Object.assign(merged, parseEnv(readFileSync(path, "utf8")));
+  }
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) merged[key] = value;
+  return merged;
+}
+
+/** Creates a fresh signing secret in Clerk's format. */
+export function generateSecret(): string {
+  return `whsec_${randomBytes(24).toString("base64")}`;
+}
+
+/**
+ * Creates a development signing secret and appends it to `.env.local`, so that the service
+ * and `clerk-sync send` agree on it across restarts.
+ */
+export function saveDevelopmentSecret(dir: string): string {
+  const secret = generateSecret();
+  const path = join(dir, ".env.local");
+  const prefix = existsSync(path) && !readFileSync(path, "utf8").endsWith("\n") ? "\n" : "";
+  appendFileSync(
+    path,
+    `${prefix}# Development signing secret created by clerk-sync. Use Clerk's real one (Dashboard > Webhooks) in production.\nCLERK_WEBHOOK_SIGNING_SECRET=${secret}\n`,
+    { mode: 0o600 },
+  );
+  return secret;
+}

@@ -1,0 +1,47 @@
+import type { Logger, LogLevel } from "../core/logger.js";
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const SECRET_KEY = /secret|signature|password|authorization|token|api[_-]?key/i;
+const SECRET_VALUE = /whsec_[A-Za-z0-9+/=]+|sk_(live|test)_[A-Za-z0-9]+/g;
+
+/** Removes anything secret-looking from a value before it is logged. */
+export function redact(value: unknown, key = ""): unknown {
+  if (SECRET_KEY.test(key)) return "[redacted]";
+  if (typeof value === "string") return value.replace(SECRET_VALUE, "[redacted]");
+  if (Array.isArray(value)) return value.map((v) => redact(v));
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = redact(v, k);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * A JSON-lines logger for the service: one object per line on stdout, secrets redacted by key
+ * name and by value shape (`whsec_…`, `sk_…`).
+ *
+ * @example
+ * const log = createJsonLogger("info"); log.info("listening", { port: 3000 });
+ */
+export function createJsonLogger(
+  level: LogLevel = "info",
+  write: (line: string) => void = (line) => process.stdout.write(line),
+): Logger {
+  const min = ORDER[level];
+  const emit = (lvl: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
+    if (ORDER[lvl] < min) return;
+    const entry = {
+      time: new Date().toISOString(),
+      level: lvl,
+      msg: redact(message),
+      ...(fields ? (redact(fields) as object) : {}),
+    };
+    write(`${JSON.stringify(entry)}\n`);
+  };
+  return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
+}
+
+export function isLogLevel(value: string): value is LogLevel {
+  return value in ORDER;
+}

@@ -1,0 +1,68 @@
+import type { Kysely } from "kysely";
+import { DELIVERY_STATUSES, type DeliveryStatus } from "../core/schema.js";
+import type { ClerkSyncDatabase } from "./database.js";
+
+export interface SyncStatusReport {
+  tables: { table: string; rows: number; deleted: number | null }[];
+  deliveries: Record<DeliveryStatus | "total", number>;
+  last: {
+    svix_id: string;
+    type: string;
+    object_id: string | null;
+    status: string;
+    delivery_count: number;
+    received_at: number;
+  }[];
+}
+
+/**
+ * Counts per mirrored table, deliveries per status and the most recent deliveries.
+ *
+ * @example
+ * const report = await syncStatus(store.db);
+ */
+export async function syncStatus(
+  db: Kysely<ClerkSyncDatabase>,
+  options: { last?: number } = {},
+): Promise<SyncStatusReport> {
+  const users = await db
+    .selectFrom("clerk_users")
+    .select((eb) => [eb.fn.countAll<number>().as("rows"), eb.fn.count<number>("deleted_at").as("deleted")])
+    .executeTakeFirstOrThrow();
+  const emails = await db
+    .selectFrom("clerk_user_email_addresses")
+    .select((eb) => eb.fn.countAll<number>().as("rows"))
+    .executeTakeFirstOrThrow();
+  const byStatus = await db
+    .selectFrom("clerk_webhook_events")
+    .select((eb) => ["status", eb.fn.countAll<number>().as("n")])
+    .groupBy("status")
+    .execute();
+  const deliveries = { total: 0 } as SyncStatusReport["deliveries"];
+  for (const s of DELIVERY_STATUSES) deliveries[s] = 0;
+  for (const row of byStatus) {
+    deliveries[row.status as DeliveryStatus] = Number(row.n);
+    deliveries.total += Number(row.n);
+  }
+  const last = await db
+    .selectFrom("clerk_webhook_events")
+    .select(["svix_id", "type", "object_id", "status", "delivery_count", "last_received_at"])
+    .orderBy("last_received_at", "desc")
+    .limit(options.last ?? 10)
+    .execute();
+  return {
+    tables: [
+      { table: "clerk_users", rows: Number(users.rows), deleted: Number(users.deleted) },
+      { table: "clerk_user_email_addresses", rows: Number(emails.rows), deleted: null },
+    ],
+    deliveries,
+    last: last.map((r) => ({
+      svix_id: r.svix_id,
+      type: r.type,
+      object_id: r.object_id,
+      status: r.status,
+      delivery_count: Number(r.delivery_count),
+      received_at: Number(r.last_received_at),
+    })),
+  };
+}

@@ -1,0 +1,2 @@
+export { FIXTURES_DIR, freshExample, loadExample, newClerkId, setPath } from "./fixtures.js";
+export { newMessageId, type SignedDelivery, type SignOptions, signDelivery } from "./sign.js";
