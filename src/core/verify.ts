@@ -81,7 +81,10 @@ export function computeSignature(
 
 function constantTimeEqual(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
-  return timingSafeEqual(Buffer.from(a, "latin1"), Buffer.from(b, "latin1"));
+  // UTF-8, not latin1: latin1 keeps only the low byte of each char, so "\u0167" would equal "g".
+  const x = Buffer.from(a, "utf8");
+  const y = Buffer.from(b, "utf8");
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**

@@ -98,23 +98,29 @@ export interface MigrateResult {
 
 /**
  * Brings the schema up to date. Safe from many processes at once: the migrator takes a lock
- * (a row lock in its lock table; SQLite's write lock) and each migration runs once.
+ * (a row lock in its lock table); on SQLite the caller holds the database's write lock around
+ * the whole run (`inOuterTransaction`), which serialises processes.
  *
  * @example
  * await migrate(db, SQLITE);
  */
-export async function migrate(db: Kysely<unknown>, dialect: DialectSpec): Promise<MigrateResult> {
-  const { error, results } = await migrator(db, dialect).migrateToLatest();
+export async function migrate(
+  db: Kysely<unknown>,
+  dialect: DialectSpec,
+  options: { inOuterTransaction?: boolean } = {},
+): Promise<MigrateResult> {
+  const { error, results } = await migrator(db, dialect, options.inOuterTransaction).migrateToLatest();
   if (error) throw error;
   return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
 }
 
-function migrator(db: Kysely<unknown>, dialect: DialectSpec): Migrator {
+function migrator(db: Kysely<unknown>, dialect: DialectSpec, inOuterTransaction = false): Migrator {
   const list = allMigrations(dialect);
   const provider: MigrationProvider = { getMigrations: async () => list };
   return new Migrator({
     db,
     provider,
+    disableTransactions: inOuterTransaction,
     migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: MIGRATION_LOCK_TABLE,
   });

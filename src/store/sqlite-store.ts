@@ -42,7 +42,9 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
   const sqlite = new Database(options.filename);
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = FULL");
-  sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  // Waiting for another process's lock happens in beginImmediate(), without blocking the event loop.
+  sqlite.pragma("busy_timeout = 0");
+  const lockTimeoutMs = options.busyTimeoutMs ?? 5000;
   const db = new Kysely<ClerkSyncDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
   // Prepared on first use: the tables may not exist until migrate() ran.
   let tx: SqliteTransaction | undefined;
@@ -54,10 +56,35 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
   const rollbackTo = sqlite.prepare("ROLLBACK TO job");
   let closed = false;
 
+  async function beginImmediate(): Promise<void> {
+    const deadline = Date.now() + lockTimeoutMs;
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        begin.run();
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== "SQLITE_BUSY" || Date.now() >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
   return {
     dialect: SQLITE,
     db: db,
-    migrate: () => migrate(db as Kysely<unknown>, SQLITE),
+    async migrate() {
+      // BEGIN IMMEDIATE takes SQLite's write lock: concurrent processes migrate one at a time,
+      // and the later ones find the work done.
+      await beginImmediate();
+      try {
+        const result = await migrate(db as Kysely<unknown>, SQLITE, { inOuterTransaction: true });
+        commit.run();
+        return result;
+      } catch (error) {
+        if (sqlite.inTransaction) rollback.run();
+        throw error;
+      }
+    },
     pendingMigrations: () => pendingMigrations(db as Kysely<unknown>, SQLITE),
     async ping() {
       if (closed) throw new Error("The store is closed");
@@ -72,7 +99,7 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
       const results: Settled<T>[] = [];
       try {
         tx ??= new SqliteTransaction(sqlite);
-        begin.run();
+        await beginImmediate();
         for (const job of jobs) {
           savepoint.run();
           try {

@@ -1,0 +1,21 @@
+// Reads vitest's JSON results and prints the closing line CI reads: "N passed, N failed".
+// Static checks that failed (typecheck, lint, pack) count as failed too.
+import { existsSync, readFileSync } from "node:fs";
+
+const staticFailed = Number(process.argv[2] ?? 0);
+const path = ".tmp/vitest-results.json";
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+if (existsSync(path)) {
+  const results = JSON.parse(readFileSync(path, "utf8"));
+  passed = results.numPassedTests;
+  failed = results.numFailedTests;
+  skipped = results.numPendingTests + (results.numTodoTests ?? 0);
+} else {
+  failed = 1;
+  console.log("No test results were written (the test run did not complete).");
+}
+failed += staticFailed;
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+process.exit(failed > 0 ? 1 : 0);
