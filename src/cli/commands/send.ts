@@ -60,10 +60,10 @@ clerk-sync send --list`,
     const config = resolveConfig(loadEnvFiles(ctx.cwd, ctx.env), commonFlags(values));
     const secret = config.secrets[0];
     if (!secret) {
-      ctx.stderr(
-        "No signing secret: pass --secret, set CLERK_WEBHOOK_SIGNING_SECRET, or start `clerk-sync serve` once to create a development secret.\n",
+      throw new ClerkSyncError(
+        "invalid_config",
+        "No signing secret: pass --secret, set CLERK_WEBHOOK_SIGNING_SECRET, or start `clerk-sync serve` once to create a development secret",
       );
-      return 1;
     }
     let event = freshExample(type, values.id ? { id: values.id } : {});
     if (values.data) {
