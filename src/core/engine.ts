@@ -1,6 +1,7 @@
 import { GroupCommit } from "./batcher.js";
 import { ClerkSyncError, isClerkSyncError } from "./errors.js";
-import { normalizeTimestamp } from "./events.js";
+import { type ClerkEventType, normalizeTimestamp } from "./events.js";
+import { type AnyHook, type Hook, HookRegistry, typeFilter } from "./hooks.js";
 import { type Mutation, mapEvent } from "./mappers.js";
 import type { DeliveryOutcome, DeliveryStatus } from "./schema.js";
 import type { DeliveryRecord, SyncStore, SyncTransaction } from "./transaction.js";
@@ -20,6 +21,11 @@ export interface SyncEngineOptions {
   now?: () => number;
   /** Largest number of deliveries committed together. Default 256. */
   maxBatch?: number;
+  /**
+   * Event types to mirror into tables ("sync only what you need"): exact types, `kind.*`
+   * patterns or `*`. Others are recorded as `ignored`. Default: every type.
+   */
+  events?: readonly string[];
 }
 
 /** One verified delivery, ready to apply. */
@@ -41,18 +47,39 @@ export interface DeliveryResult {
  * transaction as the effects, and every write passes the version guard.
  *
  * @example
- * const engine = new SyncEngine(store);
+ * const engine = new SyncEngine(store).on("user.created", async (event, { db }) => {
+ *   await db.insertInto("profiles").values({ user_id: event.data.id }).execute();
+ * });
  * const { outcome } = await engine.process({ svixId, rawBody, parsed: parseEvent(rawBody) });
  */
-export class SyncEngine {
+export class SyncEngine<Db = unknown> {
   readonly #commit: GroupCommit;
   readonly #hard: boolean;
   readonly #now: () => number;
+  readonly #mirrors: (type: string) => boolean;
+  readonly #hooks = new HookRegistry<Db>();
 
-  constructor(store: SyncStore, options: SyncEngineOptions = {}) {
+  constructor(store: SyncStore<Db>, options: SyncEngineOptions = {}) {
     this.#hard = options.deleteMode === "hard";
     this.#now = options.now ?? Date.now;
-    this.#commit = new GroupCommit(store, options.maxBatch);
+    this.#mirrors = typeFilter(options.events);
+    this.#commit = new GroupCommit(store as SyncStore, options.maxBatch);
+  }
+
+  /**
+   * Runs `hook` inside the sync transaction of every delivery of these types (once per
+   * delivery id). The event's type is narrowed by the name. A throwing hook rolls the delivery
+   * back and answers 5xx so Svix retries.
+   */
+  on<T extends ClerkEventType>(types: T | readonly T[], hook: Hook<T, Db>): this {
+    this.#hooks.on(types, hook);
+    return this;
+  }
+
+  /** Runs `hook` for every delivery, unknown event types included. */
+  onAny(hook: AnyHook<Db>): this {
+    this.#hooks.onAny(hook);
+    return this;
   }
 
   /** Applies one delivery; resolves once its transaction is durable. */
@@ -68,15 +95,19 @@ export class SyncEngine {
       receivedAt: this.#now(),
       payload: delivery.rawBody,
     };
-    const mutations = delivery.parsed.known ? mapEvent(delivery.parsed.event) : [];
+    const mutations = delivery.parsed.known && this.#mirrors(event.type) ? mapEvent(delivery.parsed.event) : [];
+    const hooked = this.#hooks.has(event.type);
     return this.#commit
       .submit<DeliveryOutcome>({
         run: async (tx) => {
           const claim = await tx.claimDelivery(record);
           if (claim === "duplicate") return "duplicate";
-          let status: DeliveryStatus = mutations.length === 0 ? "ignored" : "stale";
+          let status: Exclude<DeliveryStatus, "failed"> = mutations.length === 0 ? "ignored" : "stale";
           for (const mutation of mutations) {
             if ((await this.#apply(tx, mutation)) === "applied") status = "applied";
+          }
+          if (hooked) {
+            await this.#hooks.run(event, { db: tx.db as Db, svixId: record.svixId, outcome: status });
           }
           await tx.finishDelivery(record.svixId, status);
           return status;

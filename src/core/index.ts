@@ -19,6 +19,7 @@ export {
   type WebhookReply,
 } from "./handler.js";
 export { type HeaderLookup, type HeaderSource, toHeaderLookup } from "./headers.js";
+export { type AnyHook, type Hook, type HookContext, typeFilter } from "./hooks.js";
 export { type Logger, type LogLevel, silentLogger } from "./logger.js";
 export { type ChildSet, type Mutation, mapEvent } from "./mappers.js";
 export * from "./schema.js";

@@ -1,6 +1,6 @@
 import type { ClerkWebhookEvent, UserJSON } from "./events.js";
 import { normalizeTimestamp } from "./events.js";
-import type { ChildTableName, EntityTableName } from "./schema.js";
+import { type ChildTableName, ENTITY_TABLES, type EntityTableName } from "./schema.js";
 
 /** Rows to put in place of a parent's current children (e.g. a user's email addresses). */
 export interface ChildSet {
@@ -27,73 +27,129 @@ export type Mutation =
       readonly children: readonly ChildTableName[];
     };
 
-function userValues(user: UserJSON): Record<string, unknown> {
-  const primaryEmail = user.email_addresses?.find((e) => e.id === user.primary_email_address_id);
-  const primaryPhone = user.phone_numbers?.find((p) => p.id === user.primary_phone_number_id);
-  return {
-    external_id: user.external_id ?? null,
-    username: user.username ?? null,
-    first_name: user.first_name ?? null,
-    last_name: user.last_name ?? null,
-    image_url: user.image_url ?? null,
-    primary_email_address: primaryEmail?.email_address ?? null,
-    primary_phone_number: primaryPhone?.phone_number ?? null,
-    public_metadata: user.public_metadata ?? null,
-    private_metadata: user.private_metadata ?? null,
-    unsafe_metadata: user.unsafe_metadata ?? null,
-    banned: user.banned ?? false,
-    locked: user.locked ?? false,
-    last_sign_in_at: user.last_sign_in_at ?? null,
-    last_active_at: user.last_active_at ?? null,
-    created_at: user.created_at,
-    updated_at: user.updated_at,
-    data: user,
-  };
+type Data = Record<string, unknown>;
+
+/** Columns taken from the payload by name; `data` is the whole object. */
+function valuesByName(table: EntityTableName, data: Data, computed: Data = {}): Data {
+  const values: Data = {};
+  for (const column of Object.keys(ENTITY_TABLES[table].columns)) {
+    values[column] = column in computed ? computed[column] : column === "data" ? data : (data[column] ?? null);
+  }
+  return values;
 }
 
-function userEmailRows(user: UserJSON): Record<string, unknown>[] {
-  return (user.email_addresses ?? []).map((email) => ({
+function upsert(
+  table: EntityTableName,
+  data: Data,
+  version: number,
+  computed?: Data,
+  children: ChildSet[] = [],
+): Mutation {
+  return { op: "upsert", table, id: data.id as string, version, values: valuesByName(table, data, computed), children };
+}
+
+function remove(table: EntityTableName, id: string, timestamp: number, children: ChildTableName[] = []): Mutation {
+  return { op: "delete", table, id, version: normalizeTimestamp(timestamp), children };
+}
+
+function userMutation(user: UserJSON): Mutation {
+  const primaryEmail = user.email_addresses?.find((e) => e.id === user.primary_email_address_id);
+  const primaryPhone = user.phone_numbers?.find((p) => p.id === user.primary_phone_number_id);
+  const emails = (user.email_addresses ?? []).map((email) => ({
     id: email.id,
     user_id: user.id,
     email_address: email.email_address,
     verification_status: email.verification?.status ?? null,
     is_primary: email.id === user.primary_email_address_id,
   }));
+  return upsert(
+    "clerk_users",
+    user,
+    user.updated_at,
+    {
+      primary_email_address: primaryEmail?.email_address ?? null,
+      primary_phone_number: primaryPhone?.phone_number ?? null,
+      banned: user.banned ?? false,
+      locked: user.locked ?? false,
+    },
+    [{ table: "clerk_user_email_addresses", parentId: user.id, rows: emails }],
+  );
 }
+
+/** Version of a payload: its `updated_at`, else the envelope time. */
+function versionOf(data: Data, timestamp: number): number {
+  return typeof data.updated_at === "number" ? data.updated_at : normalizeTimestamp(timestamp);
+}
+
+/** Event kinds whose objects live in the generic `clerk_objects` table. */
+const GENERIC_KINDS = new Set(["subscription", "subscriptionItem", "paymentAttempt"]);
 
 /**
  * Maps a known event to the mutations it asks for; an empty list means the event is recorded
- * as a delivery but changes no mirrored table (`ignored`).
+ * as a delivery but changes no mirrored table (`ignored`): `email.created` and `sms.created`
+ * are messages, not state.
  *
  * @example
  * const [m] = mapEvent(event); // { op: "upsert", table: "clerk_users", id, version, … }
  */
 export function mapEvent(event: ClerkWebhookEvent): Mutation[] {
+  const kind = event.type.slice(0, event.type.indexOf("."));
+  if (GENERIC_KINDS.has(kind)) {
+    const data = event.data as Data;
+    return [upsert("clerk_objects", data, versionOf(data, event.timestamp), { object_type: kind })];
+  }
   switch (event.type) {
     case "user.created":
-    case "user.updated": {
-      const user = event.data;
-      return [
-        {
-          op: "upsert",
-          table: "clerk_users",
-          id: user.id,
-          version: user.updated_at,
-          values: userValues(user),
-          children: [{ table: "clerk_user_email_addresses", parentId: user.id, rows: userEmailRows(user) }],
-        },
-      ];
-    }
+    case "user.updated":
+      return [userMutation(event.data)];
     case "user.deleted":
-      return [
-        {
-          op: "delete",
-          table: "clerk_users",
-          id: event.data.id,
-          version: normalizeTimestamp(event.timestamp),
-          children: ["clerk_user_email_addresses"],
-        },
-      ];
+      return [remove("clerk_users", event.data.id, event.timestamp, ["clerk_user_email_addresses"])];
+    case "organization.created":
+    case "organization.updated":
+      return [upsert("clerk_organizations", event.data, event.data.updated_at)];
+    case "organization.deleted":
+      return [remove("clerk_organizations", event.data.id, event.timestamp)];
+    case "organizationMembership.created":
+    case "organizationMembership.updated":
+    case "organizationMembership.deleted": {
+      const m = event.data;
+      const membership = upsert("clerk_organization_memberships", m, m.updated_at, {
+        organization_id: m.organization.id,
+        user_id: m.public_user_data.user_id,
+      });
+      // The deletion carries the whole membership: keep its last state, then the tombstone.
+      return event.type === "organizationMembership.deleted"
+        ? [membership, remove("clerk_organization_memberships", m.id, event.timestamp)]
+        : [membership];
+    }
+    case "organizationInvitation.created":
+    case "organizationInvitation.accepted":
+    case "organizationInvitation.revoked":
+      return [upsert("clerk_organization_invitations", event.data, event.data.updated_at)];
+    case "organizationDomain.created":
+    case "organizationDomain.updated":
+      return [upsert("clerk_organization_domains", event.data, event.data.updated_at)];
+    case "organizationDomain.deleted":
+      return [remove("clerk_organization_domains", event.data.id, event.timestamp)];
+    case "session.created":
+    case "session.ended":
+    case "session.pending":
+    case "session.removed":
+    case "session.revoked":
+      return [upsert("clerk_sessions", event.data, event.data.updated_at)];
+    case "role.created":
+    case "role.updated":
+      return [upsert("clerk_roles", event.data, event.data.updated_at)];
+    case "role.deleted":
+      return [remove("clerk_roles", event.data.id, event.timestamp)];
+    case "permission.created":
+    case "permission.updated":
+      return [upsert("clerk_permissions", event.data, event.data.updated_at)];
+    case "permission.deleted":
+      return [remove("clerk_permissions", event.data.id, event.timestamp)];
+    case "waitlistEntry.created":
+    case "waitlistEntry.updated":
+      return [upsert("clerk_waitlist_entries", event.data, event.data.updated_at)];
     default:
       return [];
   }

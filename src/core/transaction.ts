@@ -33,7 +33,9 @@ export type ClaimResult = "new" | "retry" | "duplicate";
  * The operations the sync engine performs inside one database transaction. Each store
  * implements them for its dialect; the conformance suite holds every store to the same contract.
  */
-export interface SyncTransaction {
+export interface SyncTransaction<Db = unknown> {
+  /** The store's database handle bound to this transaction, handed to hooks. */
+  readonly db: Db;
   /**
    * Records the delivery id. `new`: first time; `retry`: recorded before as `failed`, process it
    * again; `duplicate`: already processed, do nothing (its delivery count is bumped).
@@ -60,10 +62,10 @@ export interface SyncTransaction {
 }
 
 /** One unit of work in a batch: `run` goes inside its own savepoint of the batch transaction. */
-export interface BatchJob<T> {
-  run(tx: SyncTransaction): Promise<T>;
+export interface BatchJob<T, Db = unknown> {
+  run(tx: SyncTransaction<Db>): Promise<T>;
   /** Called after `run` threw and its savepoint was rolled back, still inside the batch. */
-  fail?(tx: SyncTransaction, error: unknown): Awaitable<void>;
+  fail?(tx: SyncTransaction<Db>, error: unknown): Awaitable<void>;
 }
 
 /** Per-job result of a batch: jobs fail alone; the batch commits the others. */
@@ -74,6 +76,6 @@ export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
  * flushed to disk before the promise resolves), each job isolated by a savepoint so that one
  * failing job leaves no trace while the others commit.
  */
-export interface SyncStore {
-  runBatch<T>(jobs: readonly BatchJob<T>[]): Promise<Settled<T>[]>;
+export interface SyncStore<Db = unknown> {
+  runBatch<T>(jobs: readonly BatchJob<T, Db>[]): Promise<Settled<T>[]>;
 }

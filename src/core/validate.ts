@@ -75,6 +75,42 @@ const MEMBERSHIP: Shape = {
   updated_at: num,
 };
 
+const INVITATION: Shape = {
+  ...VERSIONED,
+  organization_id: nonEmpty,
+  email_address: str,
+  role: orNull(str),
+  status: str,
+  expires_at: orNull(num),
+  public_metadata: orNull(obj),
+  private_metadata: orNull(obj),
+};
+const DOMAIN: Shape = {
+  ...VERSIONED,
+  organization_id: nonEmpty,
+  name: str,
+  enrollment_mode: orNull(str),
+  verification: orNull(obj),
+};
+const SESSION: Shape = {
+  ...VERSIONED,
+  user_id: nonEmpty,
+  client_id: orNull(str),
+  status: str,
+  last_active_at: orNull(num),
+  expire_at: orNull(num),
+  abandon_at: orNull(num),
+};
+const ROLE: Shape = { ...VERSIONED, key: str, name: str, description: orNull(str), permissions: optional(arr) };
+const PERMISSION: Shape = { ...VERSIONED, key: str, name: str, description: orNull(str), type: orNull(str) };
+const WAITLIST: Shape = {
+  ...VERSIONED,
+  email_address: str,
+  status: str,
+  is_locked: optional(bool),
+  invitation: orNull(obj),
+};
+
 function shapeFor(type: ClerkEventType): Shape {
   if (type.endsWith(".deleted") && type !== "organizationMembership.deleted") return DELETED;
   const kind = type.slice(0, type.indexOf("."));
@@ -85,6 +121,18 @@ function shapeFor(type: ClerkEventType): Shape {
       return ORGANIZATION;
     case "organizationMembership":
       return MEMBERSHIP;
+    case "organizationInvitation":
+      return INVITATION;
+    case "organizationDomain":
+      return DOMAIN;
+    case "session":
+      return SESSION;
+    case "role":
+      return ROLE;
+    case "permission":
+      return PERMISSION;
+    case "waitlistEntry":
+      return WAITLIST;
     case "email":
     case "sms":
     case "subscription":

@@ -6,6 +6,27 @@ export const MIGRATION_TABLE = "clerk_sync_migrations";
 export const MIGRATION_LOCK_TABLE = "clerk_sync_migrations_lock";
 
 type Db = Kysely<unknown>;
+type Logical = Parameters<DialectSpec["columnType"]>[0];
+
+/** Creates a mirrored entity table: id, version, deleted_at, then the given data columns. */
+async function createEntityTable(
+  db: Db,
+  d: DialectSpec,
+  name: string,
+  columns: Readonly<Record<string, Logical>>,
+  indexes: readonly string[],
+): Promise<void> {
+  let table = db.schema
+    .createTable(name)
+    .addColumn("id", d.columnType("key") as "text", (c) => c.primaryKey())
+    .addColumn("version", d.columnType("bigint") as "text", (c) => c.notNull().defaultTo(0))
+    .addColumn("deleted_at", d.columnType("bigint") as "text");
+  for (const [column, type] of Object.entries(columns)) table = table.addColumn(column, d.columnType(type) as "text");
+  await table.execute();
+  for (const column of indexes) {
+    await db.schema.createIndex(`${name}_${column}_idx`).on(name).column(column).execute();
+  }
+}
 
 /**
  * The migrations, oldest first. A migration is never edited once released: a change to the
@@ -85,6 +106,128 @@ function allMigrations(d: DialectSpec): Record<string, Migration> {
           .on("clerk_user_email_addresses")
           .column("email_address")
           .execute();
+      },
+    },
+    "0002_organizations_sessions_and_objects": {
+      async up(db: Db) {
+        const times = { created_at: "bigint", updated_at: "bigint" } as const;
+        const metadata = { public_metadata: "json", private_metadata: "json" } as const;
+        await createEntityTable(
+          db,
+          d,
+          "clerk_organizations",
+          {
+            name: "text",
+            slug: "key",
+            image_url: "text",
+            created_by: "key",
+            members_count: "bigint",
+            max_allowed_memberships: "bigint",
+            admin_delete_enabled: "bool",
+            ...metadata,
+            ...times,
+            data: "json",
+          },
+          ["slug"],
+        );
+        await createEntityTable(
+          db,
+          d,
+          "clerk_organization_memberships",
+          {
+            organization_id: "key",
+            user_id: "key",
+            role: "key",
+            permissions: "json",
+            public_user_data: "json",
+            ...metadata,
+            ...times,
+            data: "json",
+          },
+          ["organization_id", "user_id"],
+        );
+        await createEntityTable(
+          db,
+          d,
+          "clerk_organization_invitations",
+          {
+            organization_id: "key",
+            email_address: "key",
+            role: "key",
+            status: "key",
+            user_id: "key",
+            expires_at: "bigint",
+            ...metadata,
+            ...times,
+            data: "json",
+          },
+          ["organization_id", "email_address"],
+        );
+        await createEntityTable(
+          db,
+          d,
+          "clerk_organization_domains",
+          {
+            organization_id: "key",
+            name: "key",
+            enrollment_mode: "key",
+            affiliation_email_address: "text",
+            verification: "json",
+            ...times,
+            data: "json",
+          },
+          ["organization_id", "name"],
+        );
+        await createEntityTable(
+          db,
+          d,
+          "clerk_sessions",
+          {
+            user_id: "key",
+            client_id: "key",
+            status: "key",
+            last_active_organization_id: "key",
+            actor: "json",
+            last_active_at: "bigint",
+            expire_at: "bigint",
+            abandon_at: "bigint",
+            ...times,
+            data: "json",
+          },
+          ["user_id", "status"],
+        );
+        await createEntityTable(
+          db,
+          d,
+          "clerk_roles",
+          {
+            key: "key",
+            name: "text",
+            description: "text",
+            permissions: "json",
+            is_creator_eligible: "bool",
+            ...times,
+            data: "json",
+          },
+          ["key"],
+        );
+        await createEntityTable(
+          db,
+          d,
+          "clerk_permissions",
+          { key: "key", name: "text", description: "text", type: "key", ...times, data: "json" },
+          ["key"],
+        );
+        await createEntityTable(
+          db,
+          d,
+          "clerk_waitlist_entries",
+          { email_address: "key", status: "key", is_locked: "bool", invitation: "json", ...times, data: "json" },
+          ["email_address"],
+        );
+        await createEntityTable(db, d, "clerk_objects", { object_type: "key", status: "key", ...times, data: "json" }, [
+          "object_type",
+        ]);
       },
     },
   };

@@ -95,10 +95,10 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
       closed = true;
       await db.destroy(); // closes the better-sqlite3 connection too
     },
-    async runBatch<T>(jobs: readonly BatchJob<T>[]): Promise<Settled<T>[]> {
+    async runBatch<T>(jobs: readonly BatchJob<T, Kysely<ClerkSyncDatabase>>[]): Promise<Settled<T>[]> {
       const results: Settled<T>[] = [];
       try {
-        tx ??= new SqliteTransaction(sqlite);
+        tx ??= new SqliteTransaction(sqlite, db);
         await beginImmediate();
         for (const job of jobs) {
           savepoint.run();
@@ -126,7 +126,7 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
 }
 
 /** The write path on prepared statements, one instance per connection. */
-class SqliteTransaction implements SyncTransaction {
+class SqliteTransaction implements SyncTransaction<Kysely<ClerkSyncDatabase>> {
   readonly #db: Database.Database;
   readonly #cache = new Map<string, Statement>();
   /** Claims of new delivery ids, inserted with their outcome by finishDelivery (one write). */
@@ -137,8 +137,12 @@ class SqliteTransaction implements SyncTransaction {
   readonly #updateDelivery: Statement;
   readonly #recordFailure: Statement;
 
-  constructor(db: Database.Database) {
+  /** Kysely on the same connection: inside runBatch it runs within the batch transaction. */
+  readonly db: Kysely<ClerkSyncDatabase>;
+
+  constructor(db: Database.Database, kysely: Kysely<ClerkSyncDatabase>) {
     this.#db = db;
+    this.db = kysely;
     this.#selectDelivery = db.prepare("SELECT status FROM clerk_webhook_events WHERE svix_id = ?");
     this.#countDuplicate = db.prepare(
       "UPDATE clerk_webhook_events SET delivery_count = delivery_count + 1, last_received_at = ?, last_outcome = 'duplicate' WHERE svix_id = ?",
@@ -246,7 +250,8 @@ class SqliteTransaction implements SyncTransaction {
   }
 
   markDeleted(table: EntityTableName, id: string, deletedAt: number, hard: boolean): void {
-    const names = Object.keys(ENTITY_TABLES[table].columns);
+    const def = ENTITY_TABLES[table];
+    const names = Object.keys(def.columns).filter((c) => !def.keep?.includes(c));
     const stmt = this.#statement(`delete:${table}:${hard}`, () => {
       const clear = hard ? `, version = excluded.deleted_at, ${names.map((c) => `${c} = NULL`).join(", ")}` : "";
       return `INSERT INTO ${table} (id, version, deleted_at) VALUES (?, ?, ?)

@@ -1,5 +1,12 @@
 import type { Kysely } from "kysely";
-import { DELIVERY_STATUSES, type DeliveryStatus } from "../core/schema.js";
+import {
+  CHILD_TABLES,
+  type ChildTableName,
+  DELIVERY_STATUSES,
+  type DeliveryStatus,
+  ENTITY_TABLES,
+  type EntityTableName,
+} from "../core/schema.js";
 import type { ClerkSyncDatabase } from "./database.js";
 
 export interface SyncStatusReport {
@@ -25,14 +32,21 @@ export async function syncStatus(
   db: Kysely<ClerkSyncDatabase>,
   options: { last?: number } = {},
 ): Promise<SyncStatusReport> {
-  const users = await db
-    .selectFrom("clerk_users")
-    .select((eb) => [eb.fn.countAll<number>().as("rows"), eb.fn.count<number>("deleted_at").as("deleted")])
-    .executeTakeFirstOrThrow();
-  const emails = await db
-    .selectFrom("clerk_user_email_addresses")
-    .select((eb) => eb.fn.countAll<number>().as("rows"))
-    .executeTakeFirstOrThrow();
+  const tables: SyncStatusReport["tables"] = [];
+  for (const table of Object.keys(ENTITY_TABLES) as EntityTableName[]) {
+    const row = await db
+      .selectFrom(table as "clerk_users")
+      .select((eb) => [eb.fn.countAll<number>().as("rows"), eb.fn.count<number>("deleted_at").as("deleted")])
+      .executeTakeFirstOrThrow();
+    tables.push({ table, rows: Number(row.rows), deleted: Number(row.deleted) });
+  }
+  for (const table of Object.keys(CHILD_TABLES) as ChildTableName[]) {
+    const row = await db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number>().as("rows"))
+      .executeTakeFirstOrThrow();
+    tables.push({ table, rows: Number(row.rows), deleted: null });
+  }
   const byStatus = await db
     .selectFrom("clerk_webhook_events")
     .select((eb) => ["status", eb.fn.countAll<number>().as("n")])
@@ -51,10 +65,7 @@ export async function syncStatus(
     .limit(options.last ?? 10)
     .execute();
   return {
-    tables: [
-      { table: "clerk_users", rows: Number(users.rows), deleted: Number(users.deleted) },
-      { table: "clerk_user_email_addresses", rows: Number(emails.rows), deleted: null },
-    ],
+    tables,
     deliveries,
     last: last.map((r) => ({
       svix_id: r.svix_id,

@@ -8,7 +8,7 @@ import type { MigrateResult } from "./migrations.js";
  * A database clerk-sync writes to: the sync engine's transaction contract plus what the
  * service needs around it. Every dialect passes the same conformance suite.
  */
-export interface ClerkSyncStore extends SyncStore {
+export interface ClerkSyncStore extends SyncStore<Kysely<ClerkSyncDatabase>> {
   readonly dialect: DialectSpec;
   /** A Kysely instance for queries over the mirrored tables. */
   readonly db: Kysely<ClerkSyncDatabase>;
