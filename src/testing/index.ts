@@ -1,2 +1,3 @@
 export { FIXTURES_DIR, freshExample, loadExample, newClerkId, setPath } from "./fixtures.js";
+export { SCENARIOS, type ScenarioEvent, type ScenarioName, signupScenario } from "./scenario.js";
 export { newMessageId, type SignedDelivery, type SignOptions, signDelivery } from "./sign.js";

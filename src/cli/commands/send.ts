@@ -2,10 +2,11 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ClerkSyncError } from "../../core/errors.js";
-import { CLERK_EVENT_TYPES, isKnownEventType } from "../../core/events.js";
+import { CLERK_EVENT_TYPES, type ClerkEventType, isKnownEventType } from "../../core/events.js";
 import { resolveConfig } from "../../server/config.js";
 import { loadEnvFiles } from "../../server/env-files.js";
 import { freshExample, setPath } from "../../testing/fixtures.js";
+import { SCENARIOS, type ScenarioEvent, signupScenario } from "../../testing/scenario.js";
 import { signDelivery } from "../../testing/sign.js";
 import { COMMON_OPTIONS, type Command, commonFlags } from "../context.js";
 
@@ -27,6 +28,7 @@ export const send: Command = {
   summary: "Sign and send an example event to the service (no tunnel needed)",
   usage: `clerk-sync send <event-type> [--set data.first_name=Ann]… [--data file.json] [--id user_123]
                 [--url http://localhost:3000/api/webhooks] [--secret whsec_…] [--svix-id msg_…]
+clerk-sync send --scenario signup   (a user signs up, creates an organization, invites a member, is deleted)
 clerk-sync send --list`,
   async run(ctx) {
     const { values, positionals } = parseArgs({
@@ -40,6 +42,7 @@ clerk-sync send --list`,
         url: { type: "string" },
         "svix-id": { type: "string" },
         list: { type: "boolean" },
+        scenario: { type: "string" },
       },
     });
     if (values.help) {
@@ -51,7 +54,12 @@ clerk-sync send --list`,
       return 0;
     }
     const type = positionals[0];
-    if (!type || !isKnownEventType(type)) {
+    const scenario = values.scenario;
+    if (scenario !== undefined && !(SCENARIOS as readonly string[]).includes(scenario)) {
+      ctx.stderr(`Unknown scenario "${scenario}". Scenarios: ${SCENARIOS.join(", ")}\n`);
+      return 2;
+    }
+    if (scenario === undefined && (!type || !isKnownEventType(type))) {
       ctx.stderr(
         `${type ? `Unknown event type "${type}". ` : ""}Usage: ${this.usage}\nEvent types: clerk-sync send --list\n`,
       );
@@ -65,7 +73,27 @@ clerk-sync send --list`,
         "No signing secret: pass --secret, set CLERK_WEBHOOK_SIGNING_SECRET, or start `clerk-sync serve` once to create a development secret",
       );
     }
-    let event = freshExample(type, values.id ? { id: values.id } : {});
+    const url = values.url ?? `http://localhost:${config.port}${config.path}`;
+    const post = async (event: ScenarioEvent["event"], svixId?: string): Promise<boolean> => {
+      const signed = signDelivery({ secret, payload: JSON.stringify(event), ...(svixId ? { id: svixId } : {}) });
+      let response: Response;
+      try {
+        response = await fetch(url, { method: "POST", headers: signed.headers, body: signed.body as string });
+      } catch (cause) {
+        ctx.stderr(`Could not reach ${url}: ${(cause as Error).cause ?? cause}. Is the service running (npm start)?\n`);
+        return false;
+      }
+      const text = await response.text();
+      ctx.stdout(
+        `POST ${url}  ${String(event.type)}  svix-id ${signed.id}  object ${String(event.data.id)}\n${response.status} ${text}\n`,
+      );
+      return response.ok;
+    };
+    if (scenario !== undefined) {
+      for (const step of signupScenario()) if (!(await post(step.event))) return 1;
+      return 0;
+    }
+    let event = freshExample(type as ClerkEventType, values.id ? { id: values.id } : {});
     if (values.data) {
       const data = readData(resolve(ctx.cwd, values.data));
       event = "type" in data && "data" in data ? (data as typeof event) : { ...event, data };
@@ -75,23 +103,6 @@ clerk-sync send --list`,
       if (eq <= 0) throw new ClerkSyncError("invalid_config", `--set expects path=value, got "${assignment}"`);
       setPath(event, assignment.slice(0, eq), assignment.slice(eq + 1));
     }
-    const url = values.url ?? `http://localhost:${config.port}${config.path}`;
-    const signed = signDelivery({
-      secret,
-      payload: JSON.stringify(event),
-      ...(values["svix-id"] ? { id: values["svix-id"] } : {}),
-    });
-    let response: Response;
-    try {
-      response = await fetch(url, { method: "POST", headers: signed.headers, body: signed.body as string });
-    } catch (cause) {
-      ctx.stderr(`Could not reach ${url}: ${(cause as Error).cause ?? cause}. Is the service running (npm start)?\n`);
-      return 1;
-    }
-    const text = await response.text();
-    ctx.stdout(
-      `POST ${url}  ${type}  svix-id ${signed.id}  object ${String(event.data.id)}\n${response.status} ${text}\n`,
-    );
-    return response.ok ? 0 : 1;
+    return (await post(event, values["svix-id"])) ? 0 : 1;
   },
 };
