@@ -1,10 +1,11 @@
 import { sql } from "kysely";
+import { CHILD_TABLES, ENTITY_TABLES } from "../../src/core/schema.js";
 import type { ClerkSyncStore } from "../../src/store/store.js";
 
 /** Every row of the mirrored tables, sorted, for comparing two databases. */
 export async function snapshot(store: ClerkSyncStore): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
-  for (const table of ["clerk_users", "clerk_user_email_addresses"]) {
+  for (const table of [...Object.keys(ENTITY_TABLES), ...Object.keys(CHILD_TABLES)]) {
     const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(table)} order by id`.execute(
       store.db,
     );
