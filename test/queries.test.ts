@@ -1,12 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SyncEngine } from "../src/core/engine.js";
 import { parseEvent } from "../src/core/validate.js";
-import {
-  findUserByEmail,
-  findUserById,
-  listOrganizationMembers,
-  listUserOrganizations,
-} from "../src/store/queries.js";
+import { findUserByEmail, findUserById, listOrganizationMembers, listUserOrganizations } from "../src/store/queries.js";
 import { openSqliteStore } from "../src/store/sqlite-store.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { type ScenarioEvent, signupScenario } from "../src/testing/scenario.js";
@@ -37,7 +32,10 @@ describe("queries over the mirrored tables", () => {
     expect(found).toMatchObject({ id: member, first_name: "Max", deleted_at: null, banned: false, locked: false });
     expect(found?.public_metadata).toEqual({});
     expect(await findUserById(store, owner)).toBeUndefined();
-    expect(await findUserById(store, owner, { includeDeleted: true })).toMatchObject({ id: owner, first_name: "Olivia" });
+    expect(await findUserById(store, owner, { includeDeleted: true })).toMatchObject({
+      id: owner,
+      first_name: "Olivia",
+    });
     expect(await findUserById(store, "user_nobody")).toBeUndefined();
   });
 
