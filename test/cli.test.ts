@@ -1,12 +1,13 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCommand } from "../src/cli/main.js";
 import { CLERK_EVENT_TYPES } from "../src/core/events.js";
+import { useTempDirs } from "./helpers/tmp.js";
+
+const tempDir = useTempDirs("cli");
 
 async function run(args: string[], env: Record<string, string> = {}) {
-  const cwd = mkdtempSync(join(tmpdir(), "clerk-sync-cli-"));
+  const cwd = tempDir();
   let stdout = "";
   let stderr = "";
   const code = await runCommand(args, {
@@ -44,7 +45,7 @@ describe("cli", () => {
   it("migrates, then reports status as JSON; status on a fresh database says to migrate", async () => {
     const fresh = await run(["status"]);
     expect(fresh.code).toBe(1);
-    const cwd = mkdtempSync(join(tmpdir(), "clerk-sync-cli-"));
+    const cwd = tempDir();
     const env = { DATABASE_URL: `file:${join(cwd, "x.db")}` };
     expect((await run(["migrate"], env)).stdout).toContain("0001_users_and_deliveries");
     expect((await run(["migrate"], env)).stdout).toContain("up to date");

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +8,9 @@ import { resolveConfig } from "../src/server/config.js";
 import { type RunningService, startService } from "../src/server/service.js";
 import { FIXTURES_DIR } from "../src/testing/fixtures.js";
 import { signDelivery } from "../src/testing/sign.js";
+import { useTempDirs } from "./helpers/tmp.js";
+
+const tempDir = useTempDirs("events");
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 type Row = Record<string, unknown>;
@@ -56,7 +58,7 @@ function columnValue(type: string, value: unknown): unknown {
 }
 
 describe("every Clerk event type through the real HTTP service", () => {
-  const dir = mkdtempSync(join(tmpdir(), "clerk-sync-events-"));
+  const dir = tempDir();
   const services: RunningService[] = [];
 
   async function deliver(type: ClerkEventType): Promise<{ reply: Row; db: Database.Database; fixture: Row }> {

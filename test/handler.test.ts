@@ -1,5 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SyncEngine } from "../src/core/engine.js";
@@ -9,6 +7,9 @@ import { openSqliteStore } from "../src/store/sqlite-store.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { signDelivery } from "../src/testing/sign.js";
 import { userData, userEvent } from "./helpers/events.js";
+import { useTempDirs } from "./helpers/tmp.js";
+
+const tempDir = useTempDirs("handler");
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const url = "http://localhost/api/webhooks";
@@ -35,7 +36,7 @@ describe("core handler (Request → Response)", () => {
   let handler: WebhookHandler;
 
   beforeEach(async () => {
-    store = openSqliteStore({ filename: join(mkdtempSync(join(tmpdir(), "clerk-sync-handler-")), "h.db") });
+    store = openSqliteStore({ filename: join(tempDir(), "h.db") });
     await store.migrate();
     handler = createWebhookHandler({
       verify: createVerifier({ secrets: secret }),

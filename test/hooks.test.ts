@@ -1,5 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -10,6 +8,9 @@ import { openSqliteStore } from "../src/store/sqlite-store.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { signDelivery } from "../src/testing/sign.js";
 import { userData, userEvent } from "./helpers/events.js";
+import { useTempDirs } from "./helpers/tmp.js";
+
+const tempDir = useTempDirs("hooks");
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -21,7 +22,7 @@ describe("hooks run inside the sync transaction", () => {
   let store: ClerkSyncStore;
 
   beforeEach(async () => {
-    store = openSqliteStore({ filename: join(mkdtempSync(join(tmpdir(), "clerk-sync-hooks-")), "h.db") });
+    store = openSqliteStore({ filename: join(tempDir(), "h.db") });
     await store.migrate();
     await sql`create table welcome_emails (user_id text primary key, email text)`.execute(store.db);
   });

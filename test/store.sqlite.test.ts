@@ -1,15 +1,16 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openSqliteStore } from "../src/store/sqlite-store.js";
 import { describeStoreConformance } from "./conformance/store-suite.js";
+import { useTempDirs } from "./helpers/tmp.js";
+
+const tempDir = useTempDirs("store");
 
 const files = new WeakMap<object, string>();
 
 describeStoreConformance({
   name: "sqlite",
   async fresh() {
-    const filename = join(mkdtempSync(join(tmpdir(), "clerk-sync-store-")), "test.db");
+    const filename = join(tempDir(), "test.db");
     const store = openSqliteStore({ filename });
     files.set(store, filename);
     return store;

@@ -100,11 +100,15 @@ export async function startService(
       closed ??= (async () => {
         closing = true;
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Close keep-alive connections as soon as they go idle (their last reply sent); after
+        // 2 s drop whatever is left.
+        const sweep = setInterval(() => server.closeIdleConnections(), 25);
+        const deadline = setTimeout(() => server.closeAllConnections(), 2_000);
         server.closeIdleConnections();
         await engine.drained();
-        // Let in-flight replies go out, then drop keep-alive connections still open.
-        setTimeout(() => server.closeAllConnections(), 2_000).unref();
         await stopped;
+        clearInterval(sweep);
+        clearTimeout(deadline);
         await engine.drained();
         await store.close();
         log.info("stopped");
