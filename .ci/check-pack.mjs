@@ -1,5 +1,6 @@
 // Checks what `npm pack` would publish: the built entry points, the bin and the fixtures.
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 const [report] = JSON.parse(
   execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { encoding: "utf8" }),
@@ -12,12 +13,24 @@ const required = [
   "dist/core/index.js",
   "dist/store/index.js",
   "dist/adapters/node.js",
+  "dist/adapters/node.d.ts",
+  "dist/adapters/next.js",
+  "dist/adapters/next.d.ts",
+  "dist/adapters/express.js",
+  "dist/adapters/express.d.ts",
+  "dist/adapters/hono.js",
+  "dist/adapters/hono.d.ts",
   "dist/testing/index.js",
   "dist/cli/main.js",
   "fixtures/clerk-examples/user.created.json",
   "README.md",
 ];
-const missing = required.filter((f) => !files.has(f));
+// Every file the exports map points at (each subpath's types and code) ships too.
+const { exports: exportsMap } = JSON.parse(readFileSync("package.json", "utf8"));
+for (const target of Object.values(exportsMap).flatMap((t) => (typeof t === "string" ? [t] : Object.values(t)))) {
+  required.push(target.replace(/^\.\//, ""));
+}
+const missing = [...new Set(required)].filter((f) => !files.has(f));
 const stray = [...files].filter((f) => /^(test|bench|src)\//.test(f) || f.endsWith(".db"));
 if (missing.length || stray.length) {
   console.error(`npm pack: missing ${JSON.stringify(missing)}; should not ship ${JSON.stringify(stray)}`);

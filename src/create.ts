@@ -134,3 +134,20 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
   };
   return sync;
 }
+
+/** Whether `value` is a receiver made by {@link createClerkSync} (or shaped like one). */
+function isClerkSync(value: ClerkSyncOptions | ClerkSync): value is ClerkSync {
+  return typeof (value as ClerkSync).fetch === "function" && typeof (value as ClerkSync).handle === "function";
+}
+
+/**
+ * The receiver adapters wrap: `input` itself when it already is one (so hooks registered with
+ * `.on()` come along), else a new one made from these options. Every adapter accepts either.
+ *
+ * @example
+ * const sync = resolveClerkSync({ deleteMode: "hard" }); // same as createClerkSync({ deleteMode: "hard" })
+ * resolveClerkSync(sync) === sync; // true
+ */
+export function resolveClerkSync(input: ClerkSyncOptions | ClerkSync = {}): ClerkSync {
+  return isClerkSync(input) ? input : createClerkSync(input);
+}

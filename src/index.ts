@@ -1,6 +1,6 @@
-export { readNodeBody, sendReply, toNodeListener } from "./adapters/node.js";
+export { createClerkSyncListener, readNodeBody, sendReply, toNodeListener } from "./adapters/node.js";
 export * from "./core/index.js";
-export { type ClerkSync, type ClerkSyncOptions, createClerkSync } from "./create.js";
+export { type ClerkSync, type ClerkSyncOptions, createClerkSync, resolveClerkSync } from "./create.js";
 export { type ConfigFlags, ENVIRONMENT, resolveConfig, type ServiceConfig } from "./server/config.js";
 export { loadEnvFiles } from "./server/env-files.js";
 export { createJsonLogger } from "./server/log.js";

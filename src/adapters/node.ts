@@ -1,25 +1,32 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ClerkSyncError } from "../core/errors.js";
 import { errorReply, tooLarge, type WebhookHandler, type WebhookReply } from "../core/handler.js";
+import { type ClerkSync, type ClerkSyncOptions, resolveClerkSync } from "../create.js";
+
+/** A Node request as connect-style frameworks (Express, Connect, …) hand it over. */
+type NodeRequest = IncomingMessage & { body?: unknown; _body?: boolean };
 
 /**
  * Reads a Node request body as raw bytes, refusing more than `limit` bytes without buffering
- * them. Refuses a body some middleware already consumed and parsed.
+ * them. Takes the Buffer `express.raw()` leaves in `req.body`; refuses (`body_already_parsed`) a
+ * body a parser such as `express.json()` already consumed, never re-serializing it.
  *
  * @example
  * const bytes = await readNodeBody(req, 1024 * 1024);
  */
 export function readNodeBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const parsed = (req as IncomingMessage & { body?: unknown }).body;
-  if (parsed !== undefined && !Buffer.isBuffer(parsed)) {
+  const { body, _body: consumed } = req as NodeRequest;
+  if (Buffer.isBuffer(body)) return Promise.resolve(body);
+  // Express 4's body-parser leaves `{}` on requests it skipped, with the stream unread: that is fine.
+  const placeholder = typeof body === "object" && body !== null && Object.keys(body).length === 0;
+  if (consumed === true || req.readableEnded || (body !== undefined && !placeholder)) {
     return Promise.reject(
       new ClerkSyncError(
         "body_already_parsed",
-        "The request body was already parsed by a middleware, so its raw bytes are gone; mount the webhook route before any body parser",
+        'The request body was already parsed (by express.json() or another body parser), so its raw bytes are gone and the signature cannot be checked: mount the webhook route before express.json(), or give it the raw bytes with express.raw({ type: "*/*" })',
       ),
     );
   }
-  if (Buffer.isBuffer(parsed)) return Promise.resolve(parsed);
   const declared = Number(req.headers["content-length"]);
   if (declared > limit) return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {
@@ -40,7 +47,12 @@ export function readNodeBody(req: IncomingMessage, limit: number): Promise<Buffe
   });
 }
 
-/** Writes a reply as JSON. */
+/**
+ * Writes a reply as JSON.
+ *
+ * @example
+ * sendReply(res, { status: 200, body: { status: "ok" } });
+ */
 export function sendReply(res: ServerResponse, reply: WebhookReply): void {
   const body = JSON.stringify(reply.body);
   res.writeHead(reply.status, {
@@ -52,12 +64,14 @@ export function sendReply(res: ServerResponse, reply: WebhookReply): void {
 }
 
 /**
- * A node:http request listener for the webhook endpoint.
+ * A node:http request listener for the webhook endpoint, around a handler or a `ClerkSync`.
  *
  * @example
- * http.createServer(toNodeListener(handler)).listen(3000);
+ * http.createServer(toNodeListener(createClerkSync())).listen(3000);
  */
-export function toNodeListener(handler: WebhookHandler): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function toNodeListener(
+  handler: Pick<WebhookHandler, "handle" | "maxBodyBytes">,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     let reply: WebhookReply;
     if (req.method !== "POST") {
@@ -74,4 +88,22 @@ export function toNodeListener(handler: WebhookHandler): (req: IncomingMessage, 
     if (reply.status === 413) res.setHeader("connection", "close");
     sendReply(res, reply);
   };
+}
+
+/**
+ * A node:http request listener that receives Clerk's webhooks into your database: a
+ * {@link createClerkSync} receiver (made from `options`, or the one you pass) behind
+ * {@link toNodeListener}. It answers every path it is given; route to it yourself.
+ *
+ * @example
+ * const webhooks = createClerkSyncListener(); // secret and DATABASE_URL from the environment
+ * http.createServer((req, res) => {
+ *   if (req.url === "/api/webhooks") return webhooks(req, res);
+ *   res.writeHead(404).end();
+ * }).listen(3000);
+ */
+export function createClerkSyncListener(
+  options?: ClerkSyncOptions | ClerkSync,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return toNodeListener(resolveClerkSync(options));
 }

@@ -53,12 +53,18 @@ export function errorReply(error: unknown): WebhookReply {
 
 /**
  * Reads a Web request body into bytes, refusing more than `limit` bytes (413) without buffering
- * the excess.
+ * the excess, and a body something else already read (`body_already_parsed`).
  *
  * @example
  * const bytes = await readBody(request, 1024 * 1024);
  */
 export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  if (request.bodyUsed || request.body?.locked) {
+    throw new ClerkSyncError(
+      "body_already_parsed",
+      "The request body was already read by a middleware, so its raw bytes are gone; mount the webhook route before anything that reads the body",
+    );
+  }
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
   if (declared > limit) throw tooLarge(limit);
   if (!request.body) return new Uint8Array(0);
