@@ -17,14 +17,17 @@ interface Pending<T> {
  */
 export class GroupCommit {
   #queue: Pending<unknown>[] = [];
-  #running = false;
+  #inFlight = 0;
   #scheduled = false;
   #idle: (() => void)[] = [];
+  readonly #maxInFlight: number;
 
   constructor(
     private readonly store: SyncStore,
     private readonly maxBatch = 256,
-  ) {}
+  ) {
+    this.#maxInFlight = Math.max(1, store.maxConcurrentBatches ?? 1);
+  }
 
   submit<T>(job: BatchJob<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -35,12 +38,12 @@ export class GroupCommit {
 
   /** Resolves once nothing is queued or committing (for graceful shutdown). */
   drained(): Promise<void> {
-    if (!this.#running && this.#queue.length === 0) return Promise.resolve();
+    if (this.#inFlight === 0 && this.#queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   #schedule(): void {
-    if (this.#running || this.#scheduled) return;
+    if (this.#inFlight >= this.#maxInFlight || this.#scheduled) return;
     this.#scheduled = true;
     // setImmediate runs after this turn's I/O callbacks: requests that arrived together commit together.
     setImmediate(() => {
@@ -50,26 +53,23 @@ export class GroupCommit {
   }
 
   async #flush(): Promise<void> {
-    if (this.#running) return;
+    if (this.#inFlight >= this.#maxInFlight) return;
     const batch = this.#queue.splice(0, this.maxBatch);
-    if (batch.length === 0) {
-      for (const resolve of this.#idle.splice(0)) resolve();
-      return;
-    }
-    this.#running = true;
+    if (batch.length === 0) return;
+    this.#inFlight++;
     let results: Settled<unknown>[];
     try {
       results = await this.store.runBatch(batch.map((p) => p.job));
     } catch (error) {
       results = batch.map(() => ({ ok: false, error }));
     }
-    this.#running = false;
+    this.#inFlight--;
     batch.forEach((pending, i) => {
       const result = results[i] as Settled<unknown>;
       if (result.ok) pending.resolve(result.value);
       else pending.reject(result.error);
     });
     if (this.#queue.length > 0) this.#schedule();
-    else for (const resolve of this.#idle.splice(0)) resolve();
+    else if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
   }
 }

@@ -78,4 +78,9 @@ export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
  */
 export interface SyncStore<Db = unknown> {
   runBatch<T>(jobs: readonly BatchJob<T, Db>[]): Promise<Settled<T>[]>;
+  /**
+   * How many batches may be under way at once (e.g. one committing while another waits for its
+   * disk flush, or one per pooled connection). Default 1.
+   */
+  readonly maxConcurrentBatches?: number;
 }
