@@ -62,10 +62,9 @@ const db = new Database(workerData.filename);
 db.pragma("busy_timeout = 1000");
 let timer = setInterval(() => {
   try {
-    const [r] = db.pragma("wal_checkpoint(PASSIVE)");
-    // Once every frame is in the database and no reader is behind, restart the WAL from its start
-    // so that it stays small.
-    if (r && r.busy === 0 && r.log > 0 && r.checkpointed === r.log) db.pragma("wal_checkpoint(RESTART)");
+    // PASSIVE never blocks the writer; once every frame is copied, the next write transaction
+    // starts the WAL over from its beginning, which keeps it small.
+    db.pragma("wal_checkpoint(PASSIVE)");
   } catch (error) {
     parentPort.postMessage({ error: String(error) });
   }

@@ -1,9 +1,9 @@
-import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ClerkSyncError } from "../core/errors.js";
 import { CLERK_EVENT_TYPES, type ClerkEventType } from "../core/events.js";
+import { ksuid } from "./ksuid.js";
 
 function findFixtures(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -31,9 +31,9 @@ export function loadExample(type: ClerkEventType): Record<string, unknown> & { d
   return JSON.parse(readFileSync(join(FIXTURES_DIR, `${type}.json`), "utf8"));
 }
 
-/** A fresh Clerk-style id with the given prefix (`user`, `org`, `idn`, …). */
+/** A fresh Clerk-style id with the given prefix (`user`, `org`, `idn`, …): `prefix_` + a KSUID. */
 export function newClerkId(prefix: string): string {
-  return `${prefix}_${randomBytes(14).toString("base64url").replace(/[-_]/g, "x")}`;
+  return `${prefix}_${ksuid()}`;
 }
 
 const ID_PREFIX = /^([a-z]+)_/;

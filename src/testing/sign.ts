@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
 import { computeSignature, decodeSecret } from "../core/verify.js";
+import { ksuid } from "./ksuid.js";
 
 export interface SignOptions {
   /** The signing secret (`whsec_…`). */
@@ -22,9 +22,9 @@ export interface SignedDelivery {
   headers: Record<string, string>;
 }
 
-/** A fresh Svix-style message id. */
+/** A fresh Svix-style message id: `msg_` + a KSUID, as Svix issues them. */
 export function newMessageId(): string {
-  return `msg_${randomBytes(16).toString("base64url")}`;
+  return `msg_${ksuid()}`;
 }
 
 /**
