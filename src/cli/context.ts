@@ -1,4 +1,7 @@
-import type { ConfigFlags } from "../server/config.js";
+import { type ConfigFlags, resolveConfig } from "../server/config.js";
+import { loadEnvFiles } from "../server/env-files.js";
+import { openStore } from "../store/open.js";
+import type { ClerkSyncStore } from "../store/store.js";
 
 /** What a command gets: its arguments and the process edges, injectable for tests. */
 export interface CommandContext {
@@ -31,4 +34,22 @@ export function commonFlags(values: { "database-url"?: string; secret?: string[]
   if (values.secret !== undefined) flags.secret = values.secret;
   if (values.port !== undefined) flags.port = values.port;
   return flags;
+}
+
+/**
+ * Opens the store the configuration names (flags, environment, `.env` files), runs `work`,
+ * and closes the store whatever happens.
+ */
+export async function withConfiguredStore<T>(
+  ctx: CommandContext,
+  flags: ConfigFlags,
+  work: (store: ClerkSyncStore) => Promise<T>,
+): Promise<T> {
+  const config = resolveConfig(loadEnvFiles(ctx.cwd, ctx.env), flags);
+  const store = await openStore(config.databaseUrl);
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
 }

@@ -1,8 +1,5 @@
 import { parseArgs } from "node:util";
-import { resolveConfig } from "../../server/config.js";
-import { loadEnvFiles } from "../../server/env-files.js";
-import { openStore } from "../../store/open.js";
-import { COMMON_OPTIONS, type Command, commonFlags } from "../context.js";
+import { COMMON_OPTIONS, type Command, commonFlags, withConfiguredStore } from "../context.js";
 
 export const migrateCommand: Command = {
   name: "migrate",
@@ -14,14 +11,8 @@ export const migrateCommand: Command = {
       ctx.stdout(`${this.usage}\n`);
       return 0;
     }
-    const config = resolveConfig(loadEnvFiles(ctx.cwd, ctx.env), commonFlags(values));
-    const store = await openStore(config.databaseUrl);
-    try {
-      const { applied } = await store.migrate();
-      ctx.stdout(applied.length === 0 ? "Already up to date.\n" : `Applied: ${applied.join(", ")}\n`);
-    } finally {
-      await store.close();
-    }
+    const { applied } = await withConfiguredStore(ctx, commonFlags(values), (store) => store.migrate());
+    ctx.stdout(applied.length === 0 ? "Already up to date.\n" : `Applied: ${applied.join(", ")}\n`);
     return 0;
   },
 };

@@ -1,9 +1,6 @@
 import { parseArgs } from "node:util";
-import { resolveConfig } from "../../server/config.js";
-import { loadEnvFiles } from "../../server/env-files.js";
-import { openStore } from "../../store/open.js";
 import { syncStatus } from "../../store/status.js";
-import { COMMON_OPTIONS, type Command, commonFlags } from "../context.js";
+import { COMMON_OPTIONS, type Command, commonFlags, withConfiguredStore } from "../context.js";
 
 export const status: Command = {
   name: "status",
@@ -18,9 +15,7 @@ export const status: Command = {
       ctx.stdout(`${this.usage}\n`);
       return 0;
     }
-    const config = resolveConfig(loadEnvFiles(ctx.cwd, ctx.env), commonFlags(values));
-    const store = await openStore(config.databaseUrl);
-    try {
+    return withConfiguredStore(ctx, commonFlags(values), async (store) => {
       const pending = await store.pendingMigrations();
       if (pending.length > 0) {
         ctx.stderr(
@@ -47,9 +42,7 @@ export const status: Command = {
           `  ${new Date(d.received_at).toISOString()}  ${d.status.padEnd(8)} ${d.type.padEnd(32)} ${d.object_id ?? ""}  ${d.svix_id}${d.delivery_count > 1 ? `  (x${d.delivery_count})` : ""}\n`,
         );
       }
-    } finally {
-      await store.close();
-    }
-    return 0;
+      return 0;
+    });
   },
 };
