@@ -1,12 +1,18 @@
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DeleteMode, SyncEngine } from "../src/core/engine.js";
 import { parseEvent } from "../src/core/validate.js";
-import { openSqliteStore } from "../src/store/sqlite-store.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { loadExample } from "../src/testing/fixtures.js";
+import {
+  describeTarget,
+  mysqlTarget,
+  postgresTarget,
+  type StoreTarget,
+  sqliteMemoryTarget,
+} from "./helpers/databases.js";
 import { userData, userDeleted, userEvent } from "./helpers/events.js";
-import { snapshot } from "./helpers/tables.js";
+import { clearTables, snapshot } from "./helpers/tables.js";
 
 interface Delivery {
   svixId: string;
@@ -180,35 +186,62 @@ const scenario = fc
     }),
   );
 
-async function freshStore(): Promise<ClerkSyncStore> {
-  const store = openSqliteStore({ filename: ":memory:" });
-  await store.migrate();
-  return store;
-}
-
 const toDelivery = (d: Delivery) => ({ svixId: d.svixId, rawBody: d.body, parsed: parseEvent(d.body) });
 
-describe.each<DeleteMode>(["soft", "hard"])("convergence (%s delete)", (deleteMode) => {
-  it("users, organizations and memberships interleaved: any order and duplication give the in-order tables", async () => {
-    await fc.assert(
-      fc.asyncProperty(scenario, async ({ inOrder, delivered }) => {
-        const reference = await freshStore();
-        const subject = await freshStore();
-        try {
-          const refEngine = new SyncEngine(reference, { deleteMode });
-          for (const d of inOrder) await refEngine.process(toDelivery(d));
-          const engine = new SyncEngine(subject, { deleteMode });
-          // Concurrent submission: deliveries share batches, as under load.
-          const outcomes = await Promise.all(delivered.map((d) => engine.process(toDelivery(d))));
-          expect(await snapshot(subject)).toEqual(await snapshot(reference));
-          const duplicates = outcomes.filter((o) => o.outcome === "duplicate").length;
-          expect(duplicates).toBe(delivered.length - new Set(delivered.map((d) => d.svixId)).size);
-        } finally {
-          await reference.close();
-          await subject.close();
-        }
-      }),
-      { numRuns: 150 },
+/**
+ * The property, once: the deliveries in any order and with any duplication, submitted at once
+ * (so they share batches, as under load) and spread over `receivers` stores on one database
+ * (separate connections, as separate receiver processes have), give the tables that in-order
+ * delivery gives, and every repeat of a delivery id is answered `duplicate`.
+ */
+function convergence(deleteMode: DeleteMode, stores: () => { reference: ClerkSyncStore; receivers: ClerkSyncStore[] }) {
+  return fc.asyncProperty(scenario, async ({ inOrder, delivered }) => {
+    const { reference, receivers } = stores();
+    await clearTables(reference);
+    await clearTables(receivers[0] as ClerkSyncStore);
+    const refEngine = new SyncEngine(reference, { deleteMode });
+    for (const d of inOrder) await refEngine.process(toDelivery(d));
+    const engines = receivers.map((store) => new SyncEngine(store, { deleteMode }));
+    const outcomes = await Promise.all(
+      delivered.map((d, i) => (engines[i % engines.length] as SyncEngine).process(toDelivery(d))),
     );
+    expect(await snapshot(receivers[0] as ClerkSyncStore)).toEqual(await snapshot(reference));
+    const duplicates = outcomes.filter((o) => o.outcome === "duplicate").length;
+    expect(duplicates).toBe(delivered.length - new Set(delivered.map((d) => d.svixId)).size);
   });
-});
+}
+
+/** Where the property runs: fewer runs on the network databases, and two receivers there. */
+const TARGETS: { target: StoreTarget; numRuns: number; receivers: number }[] = [
+  { target: sqliteMemoryTarget(), numRuns: 150, receivers: 1 },
+  { target: await postgresTarget(), numRuns: 40, receivers: 2 },
+  { target: await mysqlTarget(), numRuns: 40, receivers: 2 },
+];
+
+for (const { target, numRuns, receivers } of TARGETS) {
+  describeTarget(target, `convergence on ${target.name} (${receivers} receiver${receivers > 1 ? "s" : ""})`, () => {
+    let reference: ClerkSyncStore;
+    const subjects: ClerkSyncStore[] = [];
+    beforeAll(async () => {
+      reference = await target.fresh();
+      await reference.migrate();
+      const subject = await target.fresh();
+      await subject.migrate();
+      subjects.push(subject);
+      while (subjects.length < receivers) subjects.push(await target.sibling(subject));
+    });
+    afterAll(async () => {
+      for (const store of subjects.splice(0).reverse()) await store.close();
+      await reference?.close();
+    });
+
+    describe.each<DeleteMode>(["soft", "hard"])("%s delete", (deleteMode) => {
+      it("users, organizations and memberships interleaved: any order and duplication give the in-order tables", async () => {
+        await fc.assert(
+          convergence(deleteMode, () => ({ reference, receivers: subjects })),
+          { numRuns },
+        );
+      }, 120_000);
+    });
+  });
+}

@@ -97,8 +97,10 @@ export class SyncEngine<Db = unknown> {
     };
     const mutations = delivery.parsed.known && this.#mirrors(event.type) ? mapEvent(delivery.parsed.event) : [];
     const hooked = this.#hooks.has(event.type);
+    const first = mutations[0];
     return this.#commit
       .submit<DeliveryOutcome>({
+        lockOrder: `${first ? `${first.table}\u0000${first.id}` : ""}\u0000${record.svixId}`,
         run: async (tx) => {
           const claim = await tx.claimDelivery(record);
           if (claim === "duplicate") return "duplicate";

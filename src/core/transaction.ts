@@ -38,10 +38,19 @@ export interface SyncTransaction<Db = unknown> {
   readonly db: Db;
   /**
    * Records the delivery id. `new`: first time; `retry`: recorded before as `failed`, process it
-   * again; `duplicate`: already processed, do nothing (its delivery count is bumped).
+   * again; `duplicate`: already processed, do nothing (its delivery count is bumped). While
+   * another transaction holds a claim on the same id, this waits for it to end.
    */
   claimDelivery(record: DeliveryRecord): Awaitable<ClaimResult>;
-  /** Reads the version and tombstone of a row, locking it against concurrent writers. */
+  /**
+   * Reads the version and tombstone of a row, locking it against concurrent writers until the
+   * transaction ends, and this even when the row does not exist yet: otherwise two transactions
+   * could both read "absent" and the older write could land last. Stores with row locks
+   * (PostgreSQL, MySQL) insert a placeholder row (version -1, answered as `undefined`) before the
+   * locking read, so a concurrent writer of the same id waits on its key. The caller must write
+   * the row (`upsertEntity` or `markDeleted`) whenever this answers `undefined` (the engine
+   * always does), so a placeholder never commits; a rolled-back savepoint removes it too.
+   */
   readState(table: EntityTableName, id: string): Awaitable<EntityState | undefined>;
   /** Inserts the row, or replaces its data columns and version. Never touches `deleted_at`. */
   upsertEntity(table: EntityTableName, id: string, version: number, values: Record<string, unknown>): Awaitable<void>;
@@ -57,12 +66,22 @@ export interface SyncTransaction<Db = unknown> {
   deleteChildren(table: ChildTableName, parentId: string): Awaitable<void>;
   /** Records the outcome of a claimed delivery. */
   finishDelivery(svixId: string, status: DeliveryStatus): Awaitable<void>;
-  /** Records a delivery whose processing failed (its effects already rolled back). */
+  /**
+   * Records a delivery whose processing failed (its effects already rolled back). On a row that
+   * is not `failed` (another receiver processed the delivery meanwhile) it only counts the attempt.
+   */
   recordFailure(record: DeliveryRecord, error: { code: string; message: string }): Awaitable<void>;
 }
 
 /** One unit of work in a batch: `run` goes inside its own savepoint of the batch transaction. */
 export interface BatchJob<T, Db = unknown> {
+  /**
+   * The order in which this job takes its row locks relative to other jobs (the engine uses
+   * the object's table and id, then the delivery id). A store whose transactions lock rows runs
+   * a batch's jobs sorted by it, so that receivers sharing a database lock rows in one order
+   * and rarely deadlock; results still come back in submission order.
+   */
+  readonly lockOrder?: string;
   run(tx: SyncTransaction<Db>): Promise<T>;
   /** Called after `run` threw and its savepoint was rolled back, still inside the batch. */
   fail?(tx: SyncTransaction<Db>, error: unknown): Awaitable<void>;

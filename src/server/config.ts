@@ -26,7 +26,7 @@ export interface ServiceConfig {
 export const ENVIRONMENT = {
   CLERK_WEBHOOK_SIGNING_SECRET: "Signing secret(s), whsec_…; several separated by spaces or commas (key rotation)",
   SIGNING_SECRET: "Accepted as in Clerk's guide when CLERK_WEBHOOK_SIGNING_SECRET is unset",
-  DATABASE_URL: `Where to sync: file:./path.db or sqlite:path.db (default ${DEFAULT_DATABASE_URL})`,
+  DATABASE_URL: `Where to sync: file:./path.db (SQLite, default ${DEFAULT_DATABASE_URL}), postgres://… (?schema=name), mysql://… or mariadb://…`,
   PORT: "HTTP port (default 3000)",
   HOST: "Interface to listen on (default 0.0.0.0)",
   CLERK_SYNC_PATH: "Webhook endpoint path (default /api/webhooks)",

@@ -2,8 +2,10 @@ import type { ColumnType, Generated } from "kysely";
 
 /**
  * The tables clerk-sync maintains, typed for Kysely queries. Times are epoch milliseconds.
- * JSON columns are strings on SQLite and parsed values on PostgreSQL and MySQL; booleans are
- * 0/1 on SQLite and MySQL. The query helpers in `clerk-sync/store` normalise both.
+ * What the drivers hand back differs (docs/databases.md): JSON columns are text on SQLite and
+ * MySQL/MariaDB (through the pool clerk-sync opens) and parsed values on PostgreSQL; booleans
+ * are 0/1 on SQLite and MySQL; bigint columns are numbers, except through your own `pg` pool,
+ * which returns them as strings. The query helpers and `normalizeRow` smooth all of it over.
  */
 export interface ClerkSyncDatabase {
   clerk_users: ClerkUsersTable;

@@ -1,7 +1,16 @@
 export type { ClerkSyncDatabase } from "./database.js";
 export { DIALECTS, type DialectName, type DialectSpec } from "./dialects.js";
-export { MIGRATION_TABLE, type MigrateResult, migrate, migrationNames, pendingMigrations } from "./migrations.js";
+export {
+  MIGRATION_TABLE,
+  type MigrateOptions,
+  type MigrateResult,
+  migrate,
+  migrationNames,
+  pendingMigrations,
+} from "./migrations.js";
+export { type MysqlStoreOptions, openMysqlStore } from "./mysql-store.js";
 export { DEFAULT_DATABASE_URL, openStore, sqlitePath } from "./open.js";
+export { openPostgresStore, type PostgresStoreOptions } from "./postgres-store.js";
 export {
   type ClerkMembership,
   type ClerkOrganization,

@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
+import { type CreateTableBuilder, type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
 import type { DialectSpec } from "./dialects.js";
 
 /** Migration history table (public: do not write to it). */
@@ -8,6 +8,15 @@ export const MIGRATION_LOCK_TABLE = "clerk_sync_migrations_lock";
 type Db = Kysely<unknown>;
 type Logical = Parameters<DialectSpec["columnType"]>[0];
 
+/** The dialect's SQL type, verbatim (Kysely's type check knows neither `longtext` nor MySQL's `int`). */
+const columnType = (d: DialectSpec, type: Logical) => sql.raw(d.columnType(type));
+
+/** `CREATE TABLE` with the dialect's table options (MySQL: InnoDB, utf8mb4, case-sensitive keys). */
+function createTable(db: Db, d: DialectSpec, name: string): CreateTableBuilder<string, never> {
+  const table = db.schema.createTable(name);
+  return d.tableOptions === undefined ? table : table.modifyEnd(sql.raw(d.tableOptions));
+}
+
 /** Creates a mirrored entity table: id, version, deleted_at, then the given data columns. */
 async function createEntityTable(
   db: Db,
@@ -16,12 +25,11 @@ async function createEntityTable(
   columns: Readonly<Record<string, Logical>>,
   indexes: readonly string[],
 ): Promise<void> {
-  let table = db.schema
-    .createTable(name)
-    .addColumn("id", d.columnType("key") as "text", (c) => c.primaryKey())
-    .addColumn("version", d.columnType("bigint") as "text", (c) => c.notNull().defaultTo(0))
-    .addColumn("deleted_at", d.columnType("bigint") as "text");
-  for (const [column, type] of Object.entries(columns)) table = table.addColumn(column, d.columnType(type) as "text");
+  let table = createTable(db, d, name)
+    .addColumn("id", columnType(d, "key"), (c) => c.primaryKey())
+    .addColumn("version", columnType(d, "bigint"), (c) => c.notNull().defaultTo(0))
+    .addColumn("deleted_at", columnType(d, "bigint"));
+  for (const [column, type] of Object.entries(columns)) table = table.addColumn(column, columnType(d, type));
   await table.execute();
   for (const column of indexes) {
     await db.schema.createIndex(`${name}_${column}_idx`).on(name).column(column).execute();
@@ -33,12 +41,11 @@ async function createEntityTable(
  * table contract is a new migration.
  */
 function allMigrations(d: DialectSpec): Record<string, Migration> {
-  const t = (type: Parameters<DialectSpec["columnType"]>[0]) => d.columnType(type) as "text";
+  const t = (type: Logical) => columnType(d, type);
   return {
     "0001_users_and_deliveries": {
       async up(db: Db) {
-        await db.schema
-          .createTable("clerk_webhook_events")
+        await createTable(db, d, "clerk_webhook_events")
           .addColumn("svix_id", t("key"), (c) => c.primaryKey())
           .addColumn("type", t("key"), (c) => c.notNull())
           .addColumn("object_type", t("key"))
@@ -61,8 +68,7 @@ function allMigrations(d: DialectSpec): Record<string, Migration> {
             .execute();
         }
 
-        await db.schema
-          .createTable("clerk_users")
+        await createTable(db, d, "clerk_users")
           .addColumn("id", t("key"), (c) => c.primaryKey())
           .addColumn("version", t("bigint"), (c) => c.notNull().defaultTo(0))
           .addColumn("deleted_at", t("bigint"))
@@ -88,8 +94,7 @@ function allMigrations(d: DialectSpec): Record<string, Migration> {
           await db.schema.createIndex(`clerk_users_${column}_idx`).on("clerk_users").column(column).execute();
         }
 
-        await db.schema
-          .createTable("clerk_user_email_addresses")
+        await createTable(db, d, "clerk_user_email_addresses")
           .addColumn("id", t("key"), (c) => c.primaryKey())
           .addColumn("user_id", t("key"), (c) => c.notNull())
           .addColumn("email_address", t("key"), (c) => c.notNull())
@@ -239,10 +244,25 @@ export interface MigrateResult {
   applied: string[];
 }
 
+/** Where and how the migrator runs. */
+export interface MigrateOptions {
+  /**
+   * The caller already holds a lock and a transaction around the run (SQLite's write lock):
+   * the migrator opens no transaction of its own.
+   */
+  inOuterTransaction?: boolean;
+  /**
+   * The schema of the migration tables (PostgreSQL). Kysely's migrator looks for them in every
+   * schema unless told; the stores pass the schema the tables are created in.
+   */
+  schema?: string | undefined;
+}
+
 /**
  * Brings the schema up to date. Safe from many processes at once: the migrator takes a lock
- * (a row lock in its lock table); on SQLite the caller holds the database's write lock around
- * the whole run (`inOuterTransaction`), which serialises processes.
+ * (PostgreSQL: an advisory lock, with the migrations in one transaction; MySQL/MariaDB:
+ * `GET_LOCK`); on SQLite the caller holds the database's write lock around the whole run
+ * (`inOuterTransaction`), which serialises processes. Later processes find the work done.
  *
  * @example
  * await migrate(db, SQLITE);
@@ -250,22 +270,23 @@ export interface MigrateResult {
 export async function migrate(
   db: Kysely<unknown>,
   dialect: DialectSpec,
-  options: { inOuterTransaction?: boolean } = {},
+  options: MigrateOptions = {},
 ): Promise<MigrateResult> {
-  const { error, results } = await migrator(db, dialect, options.inOuterTransaction).migrateToLatest();
+  const { error, results } = await migrator(db, dialect, options).migrateToLatest();
   if (error) throw error;
   return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
 }
 
-function migrator(db: Kysely<unknown>, dialect: DialectSpec, inOuterTransaction = false): Migrator {
+function migrator(db: Kysely<unknown>, dialect: DialectSpec, options: MigrateOptions): Migrator {
   const list = allMigrations(dialect);
   const provider: MigrationProvider = { getMigrations: async () => list };
   return new Migrator({
     db,
     provider,
-    disableTransactions: inOuterTransaction,
+    disableTransactions: options.inOuterTransaction ?? false,
     migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: MIGRATION_LOCK_TABLE,
+    ...(options.schema !== undefined ? { migrationTableSchema: options.schema } : {}),
   });
 }
 
@@ -275,8 +296,12 @@ function migrator(db: Kysely<unknown>, dialect: DialectSpec, inOuterTransaction 
  * @example
  * if ((await pendingMigrations(db, SQLITE)).length > 0) console.log("run clerk-sync migrate");
  */
-export async function pendingMigrations(db: Kysely<unknown>, dialect: DialectSpec): Promise<string[]> {
-  const info = await migrator(db, dialect).getMigrations();
+export async function pendingMigrations(
+  db: Kysely<unknown>,
+  dialect: DialectSpec,
+  options: Pick<MigrateOptions, "schema"> = {},
+): Promise<string[]> {
+  const info = await migrator(db, dialect, options).getMigrations();
   return info.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }
 

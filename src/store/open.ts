@@ -1,4 +1,6 @@
 import { ClerkSyncError } from "../core/errors.js";
+import { openMysqlStore } from "./mysql-store.js";
+import { openPostgresStore } from "./postgres-store.js";
 import { openSqliteStore } from "./sqlite-store.js";
 import type { ClerkSyncStore } from "./store.js";
 
@@ -6,25 +8,24 @@ import type { ClerkSyncStore } from "./store.js";
 export const DEFAULT_DATABASE_URL = "file:./clerk-sync.db";
 
 /**
- * Opens the store a `DATABASE_URL` names: `file:` / `sqlite:` URLs (or a bare path) are SQLite.
+ * Opens the store a `DATABASE_URL` names: `file:` / `sqlite:` URLs (or a bare path) are SQLite,
+ * `postgres:` / `postgresql:` PostgreSQL (driver `pg`), `mysql:` / `mariadb:` MySQL or MariaDB
+ * (driver `mysql2`). The network drivers are loaded only when named.
  *
  * @example
  * const store = await openStore("file:./clerk-sync.db");
+ * const shared = await openStore("postgres://clerk@db.internal:5432/app?schema=clerk");
  */
 export async function openStore(url: string = DEFAULT_DATABASE_URL): Promise<ClerkSyncStore> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === undefined || scheme === "file" || scheme === "sqlite") {
     return openSqliteStore({ filename: sqlitePath(url) });
   }
-  if (scheme === "postgres" || scheme === "postgresql" || scheme === "mysql" || scheme === "mariadb") {
-    throw new ClerkSyncError(
-      "invalid_config",
-      `DATABASE_URL scheme "${scheme}:" is not supported by this version yet; use file: (SQLite)`,
-    );
-  }
+  if (scheme === "postgres" || scheme === "postgresql") return openPostgresStore({ url });
+  if (scheme === "mysql" || scheme === "mariadb") return openMysqlStore({ url });
   throw new ClerkSyncError(
     "invalid_config",
-    `DATABASE_URL has an unknown scheme "${scheme}:" (expected file: or sqlite:)`,
+    `DATABASE_URL has an unknown scheme "${scheme}:" (expected file:, sqlite:, postgres:, postgresql:, mysql: or mariadb:)`,
   );
 }
 

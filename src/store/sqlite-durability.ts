@@ -79,7 +79,10 @@ parentPort.on("message", (m) => {
  * the page copying and its fsyncs never run inside a request's COMMIT.
  */
 export function startCheckpointer(filename: string, intervalMs = 200): { close(): Promise<void> } {
-  const driver = createRequire(import.meta.url).resolve("better-sqlite3");
+  // Bundlers replace `require.resolve("…")` with a module id (Next.js's Turbopack does, giving a
+  // number): then let the worker resolve the package by name, from the working directory.
+  const resolved: unknown = createRequire(import.meta.url).resolve("better-sqlite3");
+  const driver = typeof resolved === "string" ? resolved : "better-sqlite3";
   const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { filename, driver, intervalMs } });
   worker.unref();
   return {

@@ -1,17 +1,12 @@
 import { sql } from "kysely";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, expect, it } from "vitest";
 import type { DeliveryRecord, SyncTransaction } from "../../src/core/transaction.js";
 import { migrationNames } from "../../src/store/migrations.js";
+import { findUserByEmail, findUserById } from "../../src/store/queries.js";
 import type { ClerkSyncStore } from "../../src/store/store.js";
+import { describeTarget, type StoreTarget } from "../helpers/databases.js";
 
-/** How a dialect's test file opens stores: `fresh` gives an empty database of its own. */
-export interface StoreTarget {
-  name: string;
-  /** A store on a new, empty database. */
-  fresh(): Promise<ClerkSyncStore>;
-  /** Another connection (or process-like handle) to the same database as `store`. */
-  sibling(store: ClerkSyncStore): Promise<ClerkSyncStore>;
-}
+export type { StoreTarget } from "../helpers/databases.js";
 
 const record = (svixId: string, overrides: Partial<DeliveryRecord> = {}): DeliveryRecord => ({
   svixId,
@@ -45,12 +40,30 @@ async function rows(store: ClerkSyncStore, table: string): Promise<Record<string
   return rows;
 }
 
+/** A promise with its resolve function, to hold a job at a chosen point. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open = () => {};
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether `promise` is still pending after `ms`. */
+async function stillPending(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const pending = Symbol("pending");
+  return (await Promise.race([promise.then(() => undefined), delay(ms).then(() => pending)])) === pending;
+}
+
 /**
  * The store contract every dialect passes: migrations, delivery claims, the entity writes the
- * version guard relies on, children, and batches where one job fails alone.
+ * version guard relies on, children, batches where one job fails alone, and two receivers
+ * (two stores on one database) racing for the same delivery and the same rows.
  */
 export function describeStoreConformance(target: StoreTarget): void {
-  describe(`store conformance: ${target.name}`, () => {
+  describeTarget(target, `store conformance: ${target.name}`, () => {
     let store: ClerkSyncStore;
     const extra: ClerkSyncStore[] = [];
 
@@ -229,6 +242,246 @@ export function describeStoreConformance(target: StoreTarget): void {
       expect(results.map((r) => (r.ok ? r.value : "error"))).toEqual(["applied", "duplicate"]);
       const [user] = await rows(store, "clerk_users");
       expect(user?.first_name).toBe("N1");
+    });
+
+    it("readState of an absent id: a deletion then leaves a bare tombstone, a rolled-back job leaves nothing", async () => {
+      await inTx(store, async (tx) => {
+        expect(await tx.readState("clerk_users", "user_9")).toBeUndefined();
+        await tx.markDeleted("clerk_users", "user_9", 500, false);
+      });
+      expect(await inTx(store, (tx) => tx.readState("clerk_users", "user_9"))).toEqual({ version: 0, deletedAt: 500 });
+      const [result] = await store.runBatch([
+        {
+          run: async (tx) => {
+            expect(await tx.readState("clerk_users", "user_8")).toBeUndefined();
+            throw new Error("rolled back");
+          },
+        },
+      ]);
+      expect(result?.ok).toBe(false);
+      expect((await rows(store, "clerk_users")).map((r) => r.id)).toEqual(["user_9"]);
+      expect(await inTx(store, (tx) => tx.readState("clerk_users", "user_8"))).toBeUndefined();
+      await inTx(store, async (tx) => {
+        expect(await tx.readState("clerk_users", "user_8")).toBeUndefined();
+        await tx.upsertEntity("clerk_users", "user_8", 7, userValues("Eve"));
+      });
+      expect(await inTx(store, (tx) => tx.readState("clerk_users", "user_8"))).toEqual({ version: 7, deletedAt: null });
+    });
+
+    it("a failure never overwrites a processed delivery: the attempt is only counted", async () => {
+      await inTx(store, async (tx) => {
+        await tx.claimDelivery(record("msg_done"));
+        await tx.finishDelivery("msg_done", "applied");
+      });
+      await inTx(store, (tx) => tx.recordFailure(record("msg_done"), { code: "hook_failed", message: "late" }));
+      const [row] = await rows(store, "clerk_webhook_events");
+      expect(row).toMatchObject({ status: "applied", error_code: null, error_message: null });
+      expect(Number(row?.delivery_count)).toBe(2);
+    });
+
+    it("tx.db runs on the job's transaction: its writes are seen by the job and roll back with it", async () => {
+      const email = (id: string) => ({
+        id,
+        user_id: "user_1",
+        email_address: `${id}@example.com`,
+        verification_status: null,
+        is_primary: 0,
+      });
+      const results = await store.runBatch<number>([
+        {
+          run: async (tx) => {
+            const db = tx.db as ClerkSyncStore["db"];
+            await db.insertInto("clerk_user_email_addresses").values(email("kept")).execute();
+            const seen = await db.selectFrom("clerk_user_email_addresses").select("id").execute();
+            return seen.length;
+          },
+        },
+        {
+          run: async (tx) => {
+            const db = tx.db as ClerkSyncStore["db"];
+            await db.insertInto("clerk_user_email_addresses").values(email("dropped")).execute();
+            throw new Error("hook exploded");
+          },
+        },
+      ]);
+      expect(results.map((r) => (r.ok ? r.value : "failed"))).toEqual([1, "failed"]);
+      expect((await rows(store, "clerk_user_email_addresses")).map((r) => r.id)).toEqual(["kept"]);
+    });
+
+    it("two receivers claim the same delivery at once: the second waits, then sees a duplicate", async () => {
+      const twin = await target.sibling(store);
+      extra.push(twin);
+      const claimed = gate();
+      const finish = gate();
+      const job = (name: string, hold: boolean) => ({
+        run: async (tx: SyncTransaction) => {
+          const claim = await tx.claimDelivery(record("msg_race", { receivedAt: hold ? 1 : 2 }));
+          if (hold) {
+            claimed.open();
+            await finish.promise;
+          }
+          if (claim === "duplicate") return claim;
+          await tx.upsertEntity("clerk_users", "user_1", 10, userValues(name));
+          await tx.finishDelivery("msg_race", "applied");
+          return claim;
+        },
+      });
+      const first = store.runBatch([job("First", true)]);
+      await claimed.promise;
+      const second = twin.runBatch([job("Second", false)]);
+      const waited = await stillPending(second, 150);
+      finish.open();
+      expect(waited).toBe(true);
+      const [a, b] = await Promise.all([first, second]);
+      expect([a?.[0], b?.[0]]).toEqual([
+        { ok: true, value: "new" },
+        { ok: true, value: "duplicate" },
+      ]);
+      const [row] = await rows(store, "clerk_webhook_events");
+      expect(row).toMatchObject({ status: "applied", last_outcome: "duplicate" });
+      expect(Number(row?.delivery_count)).toBe(2);
+      expect((await rows(store, "clerk_users"))[0]?.first_name).toBe("First");
+    });
+
+    it("two receivers claim the same delivery at once and the first fails: the second applies it", async () => {
+      const twin = await target.sibling(store);
+      extra.push(twin);
+      const claimed = gate();
+      const finish = gate();
+      const first = store.runBatch([
+        {
+          run: async (tx: SyncTransaction) => {
+            await tx.claimDelivery(record("msg_race"));
+            await tx.upsertEntity("clerk_users", "user_1", 10, userValues("First"));
+            claimed.open();
+            await finish.promise;
+            throw new Error("hook exploded");
+          },
+          fail: (tx) => tx.recordFailure(record("msg_race"), { code: "hook_failed", message: "hook exploded" }),
+        },
+      ]);
+      await claimed.promise;
+      const second = twin.runBatch([
+        {
+          run: async (tx: SyncTransaction) => {
+            const claim = await tx.claimDelivery(record("msg_race"));
+            if (claim === "duplicate") return claim;
+            await tx.upsertEntity("clerk_users", "user_1", 10, userValues("Second"));
+            await tx.finishDelivery("msg_race", "applied");
+            return claim;
+          },
+        },
+      ]);
+      const waited = await stillPending(second, 150);
+      finish.open();
+      expect(waited).toBe(true);
+      const [[a], [b]] = await Promise.all([first, second]);
+      expect(a?.ok).toBe(false);
+      // PostgreSQL lets the second claim through when the first job's savepoint rolls back
+      // ("new"); elsewhere it waits for the first commit and finds the failure ("retry").
+      expect(b?.ok && ["new", "retry"].includes(b.value)).toBe(true);
+      const [row] = await rows(store, "clerk_webhook_events");
+      expect(row).toMatchObject({ status: "applied", error_code: null });
+      expect(Number(row?.delivery_count)).toBe(2);
+      expect((await rows(store, "clerk_users"))[0]?.first_name).toBe("Second");
+    });
+
+    it("two receivers write versions of one new object at once: the newer wins whichever commits first", async () => {
+      const twin = await target.sibling(store);
+      extra.push(twin);
+      const guarded = (version: number, name: string, hold?: { locked: () => void; wait: Promise<void> }) => ({
+        run: async (tx: SyncTransaction) => {
+          // The engine's version guard, on a row that does not exist yet.
+          const state = await tx.readState("clerk_users", "user_new");
+          hold?.locked();
+          await hold?.wait;
+          if (state && version < state.version) return "stale";
+          await tx.upsertEntity("clerk_users", "user_new", version, userValues(name));
+          return "applied";
+        },
+      });
+      const locked = gate();
+      const release = gate();
+      const newer = store.runBatch([guarded(200, "Newer", { locked: locked.open, wait: release.promise })]);
+      await locked.promise;
+      const older = twin.runBatch([guarded(100, "Older")]);
+      const waited = await stillPending(older, 150);
+      release.open();
+      expect(waited).toBe(true);
+      const [[a], [b]] = await Promise.all([newer, older]);
+      expect([a, b]).toEqual([
+        { ok: true, value: "applied" },
+        { ok: true, value: "stale" },
+      ]);
+      const [user] = await rows(store, "clerk_users");
+      expect(user?.first_name).toBe("Newer");
+      expect(Number(user?.version)).toBe(200);
+    });
+
+    it("two receivers lock the same rows in opposite orders: both batches commit (a deadlock is retried)", async () => {
+      const twin = await target.sibling(store);
+      extra.push(twin);
+      const aLocked = gate();
+      const bLocked = gate();
+      const writeBoth = (first: string, second: string, name: string, signal: () => void, wait: Promise<void>) => ({
+        run: async (tx: SyncTransaction) => {
+          const a = await tx.readState("clerk_users", first);
+          signal();
+          // SQLite lets one writer in at a time: the other cannot signal until this one commits.
+          await Promise.race([wait, delay(300)]);
+          const b = await tx.readState("clerk_users", second);
+          await tx.upsertEntity("clerk_users", first, (a?.version ?? 0) + 1, userValues(name));
+          await tx.upsertEntity("clerk_users", second, (b?.version ?? 0) + 1, userValues(name));
+          return name;
+        },
+      });
+      const one = store.runBatch([writeBoth("user_a", "user_b", "One", aLocked.open, bLocked.promise)]);
+      await aLocked.promise;
+      const two = twin.runBatch([writeBoth("user_b", "user_a", "Two", bLocked.open, aLocked.promise)]);
+      const [[x], [y]] = await Promise.all([one, two]);
+      expect([x?.ok, y?.ok]).toEqual([true, true]);
+      const users = await rows(store, "clerk_users");
+      expect(users.map((u) => [u.id, Number(u.version)])).toEqual([
+        ["user_a", 2],
+        ["user_b", 2],
+      ]);
+    });
+
+    it("the exported queries return the same normalised rows on every database", async () => {
+      await inTx(store, async (tx) => {
+        await tx.upsertEntity("clerk_users", "user_1", 100, userValues("Ann"));
+        await tx.replaceChildren({
+          table: "clerk_user_email_addresses",
+          parentId: "user_1",
+          rows: [
+            {
+              id: "idn_1",
+              user_id: "user_1",
+              email_address: "ann@example.com",
+              verification_status: null,
+              is_primary: true,
+            },
+          ],
+        });
+      });
+      const expected = {
+        id: "user_1",
+        version: 100,
+        deleted_at: null,
+        first_name: "Ann",
+        banned: true,
+        locked: null,
+        public_metadata: { plan: "pro", n: 1 },
+        private_metadata: null,
+        created_at: 1_600_000_000_000,
+        updated_at: 1_700_000_000_000,
+        data: { id: "user_1", first_name: "Ann" },
+      };
+      expect(await findUserById(store, "user_1")).toMatchObject(expected);
+      expect(await findUserByEmail(store, " Ann@Example.com ")).toMatchObject(expected);
+      await inTx(store, (tx) => tx.markDeleted("clerk_users", "user_1", 200, false));
+      expect(await findUserById(store, "user_1")).toBeUndefined();
+      expect(await findUserById(store, "user_1", { includeDeleted: true })).toMatchObject({ deleted_at: 200 });
     });
 
     it("answers ping, and refuses work after close", async () => {

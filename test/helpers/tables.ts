@@ -13,3 +13,10 @@ export async function snapshot(store: ClerkSyncStore): Promise<Record<string, un
   }
   return out;
 }
+
+/** Empties every table clerk-sync writes (mirrored tables and deliveries), keeping the schema. */
+export async function clearTables(store: ClerkSyncStore): Promise<void> {
+  for (const table of [...Object.keys(ENTITY_TABLES), ...Object.keys(CHILD_TABLES), "clerk_webhook_events"]) {
+    await sql`delete from ${sql.table(table)}`.execute(store.db);
+  }
+}

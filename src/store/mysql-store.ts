@@ -1,0 +1,103 @@
+import { Kysely, MysqlDialect, type MysqlPool } from "kysely";
+import { ClerkSyncError } from "../core/errors.js";
+import type { ClerkSyncDatabase } from "./database.js";
+import { MYSQL } from "./dialects.js";
+import { createKyselyStore } from "./kysely-store.js";
+import type { ClerkSyncStore } from "./store.js";
+
+/** Give exactly one of `url`, `pool` or `kysely`. */
+export interface MysqlStoreOptions {
+  /**
+   * A `mysql://` or `mariadb://` URL naming the database (`mysql://user:pass@host:3306/app`);
+   * query parameters are `mysql2` options. clerk-sync opens the pool and closes it on `close()`.
+   */
+  url?: string;
+  /**
+   * Your own `mysql2` pool: `mysql2.createPool(…)`, or a `mysql2/promise` pool (its `.pool` is
+   * used). `close()` leaves it open.
+   */
+  pool?: MysqlPool | { readonly pool: MysqlPool };
+  /** Your own Kysely instance on MySQL/MariaDB; `close()` leaves it open. */
+  kysely?: Kysely<unknown> | Kysely<ClerkSyncDatabase>;
+  /** Connections in the pool clerk-sync opens. Default 10. */
+  poolSize?: number;
+  /**
+   * Batches of deliveries under way at once, each in its own transaction on its own connection.
+   * Default 4 (at most `poolSize - 1`, leaving a connection for queries).
+   */
+  maxConcurrentBatches?: number;
+  /** Longest wait for a row locked by another receiver, in ms, rounded up to seconds (then 503). Default 5000. */
+  lockTimeoutMs?: number;
+}
+
+/**
+ * The MySQL and MariaDB store (InnoDB). `mysql2` is loaded on first use, so SQLite users need
+ * not install it. Several receivers may share one database: the delivery key and row locks keep
+ * them apart.
+ *
+ * @example
+ * const store = await openMysqlStore({ url: "mysql://root@127.0.0.1:3306/app" });
+ * const mine = await openMysqlStore({ pool: mysql2.createPool({ uri }) });
+ */
+export async function openMysqlStore(options: MysqlStoreOptions): Promise<ClerkSyncStore> {
+  const given = [options.url, options.pool, options.kysely].filter((v) => v !== undefined).length;
+  if (given !== 1)
+    throw new ClerkSyncError("invalid_config", "openMysqlStore needs exactly one of url, pool or kysely");
+  const common = {
+    dialect: MYSQL,
+    lockTimeoutMs: options.lockTimeoutMs,
+    maxConcurrentBatches: options.maxConcurrentBatches,
+  };
+  if (options.kysely) {
+    return createKyselyStore({ ...common, kysely: options.kysely as Kysely<ClerkSyncDatabase>, owned: false });
+  }
+  if (options.pool) {
+    // A mysql2/promise pool wraps the callback pool Kysely drives in `.pool`.
+    const pool: MysqlPool = "pool" in options.pool ? options.pool.pool : options.pool;
+    // Kysely ends its pool on destroy(); this one is the caller's.
+    const borrowed: MysqlPool = {
+      getConnection: (callback) => pool.getConnection(callback),
+      end: (callback) => callback(undefined),
+    };
+    const kysely = new Kysely<ClerkSyncDatabase>({ dialect: new MysqlDialect({ pool: borrowed }) });
+    return createKyselyStore({ ...common, kysely, owned: true });
+  }
+  const uri = mysqlUri(options.url as string);
+  const mysql = await loadDriver();
+  const poolSize = options.poolSize ?? 10;
+  const pool = mysql.createPool({
+    uri,
+    connectionLimit: poolSize,
+    connectTimeout: 5000,
+    // Numbers beyond 2^53 as strings rather than rounded; times are epoch ms.
+    supportBigNumbers: true,
+    // MariaDB's JSON is LONGTEXT and comes back as text: MySQL's JSON does too, so both behave alike.
+    jsonStrings: true,
+  });
+  const kysely = new Kysely<ClerkSyncDatabase>({ dialect: new MysqlDialect({ pool }) });
+  const concurrent = options.maxConcurrentBatches ?? Math.max(1, Math.min(4, poolSize - 1));
+  return createKyselyStore({ ...common, kysely, owned: true, maxConcurrentBatches: concurrent });
+}
+
+/** `mariadb://` is spelled `mysql://` for the driver. */
+export function mysqlUri(url: string): string {
+  try {
+    new URL(url);
+  } catch {
+    throw new ClerkSyncError("invalid_config", "DATABASE_URL is not a valid mysql:// URL");
+  }
+  return url.replace(/^mariadb:/i, "mysql:");
+}
+
+type MysqlModule = typeof import("mysql2");
+
+async function loadDriver(): Promise<MysqlModule> {
+  try {
+    const mod = (await import("mysql2")) as MysqlModule & { default?: MysqlModule };
+    return mod.default ?? mod;
+  } catch (cause) {
+    throw new ClerkSyncError("invalid_config", "MySQL and MariaDB need the `mysql2` package: npm install mysql2", {
+      cause,
+    });
+  }
+}

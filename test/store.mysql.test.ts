@@ -1,0 +1,4 @@
+import { describeStoreConformance } from "./conformance/store-suite.js";
+import { mysqlTarget } from "./helpers/databases.js";
+
+describeStoreConformance(await mysqlTarget());
