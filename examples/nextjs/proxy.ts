@@ -1,0 +1,23 @@
+import { clerkMiddleware, createRouteMatcher } from "@clerk/nextjs/server";
+
+// Next.js 16 names this file proxy.ts (middleware.ts before 16); clerkMiddleware() is the same.
+//
+// Public routes:
+// - /api/webhooks: Clerk's webhook deliveries carry no session; the route verifies their
+//   signature itself. Clerk's webhook guide requires this route to be public.
+// - / : the listing page is public only so that this example runs without a Clerk account
+//   (signing in needs Clerk's servers). In your app, remove it to require a session.
+const isPublicRoute = createRouteMatcher(["/", "/api/webhooks(.*)"]);
+
+export default clerkMiddleware(async (auth, request) => {
+  if (!isPublicRoute(request)) await auth.protect();
+});
+
+export const config = {
+  matcher: [
+    // Skip Next.js internals and all static files, unless found in search params
+    "/((?!_next|[^?]*\\.(?:html?|css|js(?!on)|jpe?g|webp|png|gif|svg|ttf|woff2?|ico|csv|docx?|xlsx?|zip|webmanifest)).*)",
+    // Always run for API routes
+    "/(api|trpc)(.*)",
+  ],
+};
