@@ -85,6 +85,9 @@ export function startCheckpointer(filename: string, intervalMs = 200): { close()
   const driver = typeof resolved === "string" ? resolved : "better-sqlite3";
   const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { filename, driver, intervalMs } });
   worker.unref();
+  // A failing checkpointer must not take the service down: the WAL only grows until the next
+  // start, and commits stay durable (they are flushed by WalFlusher, not by checkpoints).
+  worker.on("error", (error) => process.emitWarning(`clerk-sync: SQLite checkpointer stopped: ${error}`));
   return {
     close: () =>
       new Promise<void>((resolve) => {
