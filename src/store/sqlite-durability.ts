@@ -88,9 +88,14 @@ export function startCheckpointer(filename: string, intervalMs = 200): { close()
   // A failing checkpointer must not take the service down: the WAL only grows until the next
   // start, and commits stay durable (they are flushed by WalFlusher, not by checkpoints).
   worker.on("error", (error) => process.emitWarning(`clerk-sync: SQLite checkpointer stopped: ${error}`));
+  let exited = false;
+  worker.once("exit", () => {
+    exited = true;
+  });
   return {
     close: () =>
       new Promise<void>((resolve) => {
+        if (exited) return resolve();
         worker.ref(); // keep the process alive until the final checkpoint is done
         worker.once("exit", () => resolve());
         worker.postMessage("close");
