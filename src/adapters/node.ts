@@ -28,7 +28,10 @@ export function readNodeBody(req: IncomingMessage, limit: number): Promise<Buffe
     );
   }
   const declared = Number(req.headers["content-length"]);
-  if (declared > limit) return Promise.reject(tooLarge(limit));
+  if (declared > limit) {
+    discardRest(req, 0, limit);
+    return Promise.reject(tooLarge(limit));
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -36,7 +39,7 @@ export function readNodeBody(req: IncomingMessage, limit: number): Promise<Buffe
       size += chunk.length;
       if (size > limit) {
         req.removeAllListeners("data");
-        req.resume();
+        discardRest(req, size, limit);
         reject(tooLarge(limit));
         return;
       }
@@ -45,6 +48,20 @@ export function readNodeBody(req: IncomingMessage, limit: number): Promise<Buffe
     req.on("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
     req.on("error", reject);
   });
+}
+
+/**
+ * Reads and drops the rest of an oversize body so that the client, still sending, reads the 413
+ * instead of a reset connection; a body that goes on far past the limit is cut off.
+ */
+function discardRest(req: IncomingMessage, seen: number, limit: number): void {
+  let size = seen;
+  const cap = Math.max(limit * 8, 16 * 1024 * 1024);
+  req.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > cap) req.destroy();
+  });
+  req.resume();
 }
 
 /**
@@ -85,7 +102,6 @@ export function toNodeListener(
         reply = errorReply(error);
       }
     }
-    if (reply.status === 413) res.setHeader("connection", "close");
     sendReply(res, reply);
   };
 }
