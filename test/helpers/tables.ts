@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import { CHILD_TABLES, ENTITY_TABLES } from "../../src/core/schema.js";
+import { normalizeRow } from "../../src/store/queries.js";
 import type { ClerkSyncStore } from "../../src/store/store.js";
 
 /** Every row of the mirrored tables, sorted, for comparing two databases. */
@@ -12,6 +13,20 @@ export async function snapshot(store: ClerkSyncStore): Promise<Record<string, un
     out[table] = rows;
   }
   return out;
+}
+
+/**
+ * {@link snapshot} with every row normalised (`normalizeRow`: times and counts as numbers, JSON
+ * parsed, booleans as booleans), so that the driver's representation does not matter.
+ */
+export async function normalizedSnapshot(store: ClerkSyncStore): Promise<Record<string, unknown[]>> {
+  const raw = await snapshot(store);
+  return Object.fromEntries(
+    Object.entries(raw).map(([table, rows]) => [
+      table,
+      rows.map((row) => normalizeRow(row as Record<string, unknown>, store.dialect)),
+    ]),
+  );
 }
 
 /** Empties every table clerk-sync writes (mirrored tables and deliveries), keeping the schema. */
