@@ -27,26 +27,33 @@
  *            the statements (round trips) per delivery by kind.
  * --clerk-sync-bin <path>  runs another build's bin/clerk-sync.js (A/B a change; default this one).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server as NetServer, connect as netConnect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import mysql from "mysql2/promise";
 import pg from "pg";
-import { freshExample } from "../src/testing/fixtures.js";
-import { newMessageId, signDelivery } from "../src/testing/sign.js";
-import { buildRequest, type LoadResult, run } from "./load.js";
+import { averageBodyBytes, type BenchEvent, checkAnswers, makeEvents, sendChecked, signAll } from "./events.js";
+import { run } from "./load.js";
+import {
+  assertBuilt,
+  BENCH_DIR,
+  cleanUpOnExit,
+  clerkSyncServeArgv,
+  HOST,
+  killAll,
+  type ListeningChild,
+  processCpuMs,
+  ROOT,
+  runMain,
+  startListening,
+  stopChild,
+  withStderr,
+} from "./processes.js";
 import { summarizeCpuProfile } from "./profile.js";
-
-const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-const ROOT = dirname(BENCH_DIR);
-const HOST = "127.0.0.1";
-const PATH = "/api/webhooks";
+import { byTarget, fmt, printSummary } from "./report.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -204,39 +211,17 @@ async function mysqlServer(url: string): Promise<DatabaseServer> {
 
 // ---------------------------------------------------------------- child processes
 
-const children = new Set<ChildProcess>();
 /** Schemas / databases created and not yet dropped, dropped on the way out. */
 const leftovers = new Map<string, DatabaseServer>();
 
-function killAll(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  }
-  children.clear();
-}
 let tempRoot: string | undefined;
-process.on("exit", () => {
-  killAll();
-  if (tempRoot) rmSync(tempRoot, { recursive: true, force: true });
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    killAll();
-    void dropLeftovers().finally(() => process.exit(130));
-  });
-}
+cleanUpOnExit({ folder: () => tempRoot, onSignal: dropLeftovers });
 
 async function dropLeftovers(): Promise<void> {
   for (const [name, server] of leftovers) {
     await server.drop(name).catch(() => undefined);
     leftovers.delete(name);
   }
-}
-
-interface Server {
-  readonly child: ChildProcess;
-  readonly port: number;
-  stderr(): string;
 }
 
 function startServer(target: Target, kind: Kind, url: string, dir: string, secret: string, cpuProfDir?: string) {
@@ -248,72 +233,13 @@ function startServer(target: Target, kind: Kind, url: string, dir: string, secre
     argv = ["--import", "tsx", join(BENCH_DIR, peer), url];
   } else {
     env.DATABASE_URL = url;
-    argv = [
-      ...(cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : []),
-      args["clerk-sync-bin"],
-      "serve",
-      "--host",
-      HOST,
-      "--port",
-      "0",
-    ];
+    argv = clerkSyncServeArgv(args["clerk-sync-bin"], cpuProfDir);
   }
   // cwd = a temp folder, so that clerk-sync reads no .env file of the project.
-  const child = spawn(process.execPath, argv, {
-    cwd: target === "clerk-sync" ? dir : ROOT,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  let stderr = "";
-  child.stderr?.setEncoding("utf8");
-  child.stderr?.on("data", (text: string) => {
-    stderr = (stderr + text).slice(-4000);
-  });
-  return new Promise<Server>((resolve, reject) => {
-    const timeout = setTimeout(() => reject(new Error(`${target} did not start within 30 s\n${stderr}`)), 30_000);
-    const lines = createInterface({ input: child.stdout! });
-    child.once("exit", (code, signal) => {
-      clearTimeout(timeout);
-      reject(new Error(`${target} exited during startup (${code ?? signal})\n${stderr}`));
-    });
-    lines.on("line", (line) => {
-      let entry: { msg?: string; url?: string };
-      try {
-        entry = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (entry.msg === "listening" && entry.url) {
-        clearTimeout(timeout);
-        resolve({ child, port: Number(new URL(entry.url).port), stderr: () => stderr });
-      }
-    });
-  });
+  return startListening(target, argv, { cwd: target === "clerk-sync" ? dir : ROOT, env }, 30_000);
 }
 
-async function stopServer(server: Server): Promise<void> {
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** CPU time (user + system) a process has used so far, in ms (Linux /proc; CLK_TCK = 100). */
-function processCpuMs(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
-  }
-}
+const stopServer = (server: ListeningChild) => stopChild(server.child);
 
 /** CPU ms so far of every process with one of these names (the database server's, if local). */
 function processesCpuMs(names: readonly string[]): Map<number, number> {
@@ -342,38 +268,7 @@ function cpuDelta(before: Map<number, number>, after: Map<number, number>): numb
   return ms;
 }
 
-// ---------------------------------------------------------------- events
-
-interface BenchEvent {
-  readonly svixId: string;
-  readonly userId: string;
-  readonly body: string;
-}
-
-function makeEvents(count: number): BenchEvent[] {
-  const events: BenchEvent[] = [];
-  for (let i = 0; i < count; i++) {
-    const event = freshExample("user.created");
-    events.push({ svixId: newMessageId(), userId: String(event.data.id), body: JSON.stringify(event) });
-  }
-  return events;
-}
-
-function signAll(events: readonly BenchEvent[], secret: string): Buffer[] {
-  const timestamp = Math.floor(Date.now() / 1000);
-  return events.map((e) => {
-    const { headers, body } = signDelivery({ secret, payload: e.body, id: e.svixId, timestamp });
-    return buildRequest(PATH, headers, body);
-  });
-}
-
-function checkAnswers(what: string, result: LoadResult, expected: number): void {
-  const bad = [...result.statuses.entries()].filter(([status]) => status < 200 || status > 299);
-  if (result.completed !== expected || bad.length > 0) {
-    const statuses = [...result.statuses.entries()].map(([s, n]) => `${s}×${n}`).join(", ");
-    throw new Error(`${what}: ${result.completed}/${expected} answered, statuses ${statuses}; ${result.firstFailure}`);
-  }
-}
+// ---------------------------------------------------------------- verification
 
 async function checkRows(
   db: DatabaseServer,
@@ -524,15 +419,6 @@ interface RunResult {
   eventsPerSecond: number;
 }
 
-const fmt = (n: number, digits = 0) =>
-  n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2
-    ? (s[(s.length - 1) / 2] as number)
-    : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
-
 async function throughputRun(
   db: DatabaseServer,
   target: Target,
@@ -557,13 +443,7 @@ async function throughputRun(
   try {
     const warm = signAll(warmup, secret);
     const requests = signAll(measured, secret);
-    if (warm.length > 0) {
-      checkAnswers(
-        `${target} warm-up`,
-        await run({ host: HOST, port: server.port, requests: warm, connections: CONNECTIONS }),
-        warm.length,
-      );
-    }
+    if (warm.length > 0) await sendChecked(`${target} warm-up`, server.port, warm, CONNECTIONS);
     profile?.proxy.counts.clear();
     const cpu0 = processCpuMs(server.child.pid);
     const dbCpu0 = processesCpuMs(db.processNames);
@@ -592,10 +472,7 @@ async function throughputRun(
     );
     return { target, eventsPerSecond };
   } catch (error) {
-    const stderr = server.stderr();
-    throw new Error(
-      `${error instanceof Error ? error.message : String(error)}${stderr ? `\n${target} stderr:\n${stderr}` : ""}`,
-    );
+    throw withStderr(error, target, server.stderr());
   } finally {
     await stopServer(server);
     await db.drop(name);
@@ -644,9 +521,7 @@ async function profileRun(
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  if (!existsSync(join(ROOT, "dist", "cli", "main.js"))) {
-    throw new Error("dist/ is missing: run `npm run build` first");
-  }
+  assertBuilt();
   const started = performance.now();
   const root = mkdtempSync(join(tmpdir(), "clerk-sync-bench-net-"));
   tempRoot = root;
@@ -656,7 +531,7 @@ async function main(): Promise<void> {
   const profiles: string[] = [];
   const warmup = makeEvents(WARMUP);
   const measured = makeEvents(EVENTS);
-  const avgBytes = measured.reduce((n, e) => n + Buffer.byteLength(e.body), 0) / measured.length;
+  const avgBytes = averageBodyBytes(measured);
   console.log(
     `network ingest bench: ${fmt(EVENTS)} unique user.created events (avg ${fmt(avgBytes)} B body), ` +
       `${CONNECTIONS} keep-alive connections, ${REPS} reps (+${fmt(WARMUP)} warm-up events per server start, not timed); ` +
@@ -676,20 +551,15 @@ async function main(): Promise<void> {
           const order = rep % 2 === 1 ? TARGETS : [...TARGETS].reverse();
           for (const target of order) runs.push(await throughputRun(db, target, root, secret, warmup, measured));
         }
-        const of = (t: Target) => runs.filter((r) => r.target === t).map((r) => r.eventsPerSecond);
-        const best = (t: Target) => Math.max(...of(t));
-        const mid = (t: Target) => median(of(t));
+        const { best, median: mid, list } = byTarget(runs);
         const lines = [`${db.label} (${settings})`];
         for (const t of TARGETS) {
           const label =
             t === "peer"
               ? `peer: verifyWebhook + ${kind === "postgres" ? "pg" : "mysql2"} upsert/event`
               : "clerk-sync serve";
-          const runsOf = of(t)
-            .map((x) => fmt(x))
-            .join(", ");
           lines.push(
-            `  ${label.padEnd(42)} best ${fmt(best(t)).padStart(6)} ev/s  median ${fmt(mid(t)).padStart(6)}  (runs ${runsOf})`,
+            `  ${label.padEnd(42)} best ${fmt(best(t)).padStart(6)} ev/s  median ${fmt(mid(t)).padStart(6)}  (runs ${list(t)})`,
           );
         }
         if (TARGETS.includes("peer") && TARGETS.includes("clerk-sync")) {
@@ -707,14 +577,14 @@ async function main(): Promise<void> {
         await db.end();
       }
     }
-    console.log(`\n${"=".repeat(100)}`);
-    console.log(
-      `summary: ${fmt(EVENTS)} events per run, ${CONNECTIONS} connections, ${REPS} reps; verified all 2xx and all rows stored; ` +
-        "both sides durable before the 2xx at the settings shown",
+    printSummary(
+      [
+        `summary: ${fmt(EVENTS)} events per run, ${CONNECTIONS} connections, ${REPS} reps; verified all 2xx and all rows stored; ` +
+          "both sides durable before the 2xx at the settings shown",
+        ...summaries,
+      ],
+      started,
     );
-    for (const s of summaries) console.log(s);
-    console.log(`total bench time ${((performance.now() - started) / 1000).toFixed(0)} s`);
-    console.log("=".repeat(100));
     for (const p of profiles) console.log(`\n${p}`);
   } finally {
     killAll();
@@ -723,9 +593,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch(async (error: unknown) => {
-  killAll();
-  await dropLeftovers();
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exit(1);
-});
+runMain(main, dropLeftovers);

@@ -19,24 +19,32 @@
  *            CPU time went. --keep leaves the temp folder (databases, profiles) in place.
  * --clerk-sync-bin <path>  runs another build's bin/clerk-sync.js (A/B a change; default this one).
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
-import { freshExample } from "../src/testing/fixtures.js";
-import { newMessageId, signDelivery } from "../src/testing/sign.js";
-import { buildRequest, type LoadResult, percentile, run } from "./load.js";
+import { averageBodyBytes, type BenchEvent, checkAnswers, makeEvents, sendChecked, signAll } from "./events.js";
+import { type LoadResult, percentile, run } from "./load.js";
+import {
+  assertBuilt,
+  BENCH_DIR,
+  cleanUpOnExit,
+  clerkSyncServeArgv,
+  HOST,
+  killAll,
+  type ListeningChild,
+  processCpuMs,
+  ROOT,
+  runMain,
+  startListening,
+  stopChild,
+  withStderr,
+} from "./processes.js";
 import { summarizeCpuProfile } from "./profile.js";
-
-const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-const ROOT = dirname(BENCH_DIR);
-const HOST = "127.0.0.1";
-const PATH = "/api/webhooks";
+import { byTarget, fmt, printSummary } from "./report.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -68,38 +76,17 @@ const LABEL: Record<Target, string> = {
 
 // ---------------------------------------------------------------- child processes
 
-const children = new Set<ChildProcess>();
-
-function killAll(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  }
-  children.clear();
-}
 /** The temp folder of this run, removed on any exit unless --keep. */
 let tempRoot: string | undefined;
-process.on("exit", () => {
-  killAll();
-  if (tempRoot && !args.keep) rmSync(tempRoot, { recursive: true, force: true });
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    killAll();
-    process.exit(130);
-  });
-}
+cleanUpOnExit({ folder: () => (args.keep ? undefined : tempRoot) });
 
-interface Server {
+interface Server extends ListeningChild {
   readonly target: Target;
-  readonly child: ChildProcess;
-  readonly port: number;
   readonly dbFile: string | undefined;
-  stderr(): string;
 }
 
-function startServer(target: Target, dir: string, secret: string, cpuProfDir?: string): Promise<Server> {
+async function startServer(target: Target, dir: string, secret: string, cpuProfDir?: string): Promise<Server> {
   const env = { ...process.env, CLERK_WEBHOOK_SIGNING_SECRET: secret, LOG_LEVEL: "info" };
-  const node = process.execPath;
   let argv: string[];
   let dbFile: string | undefined;
   if (target === "bare") {
@@ -109,75 +96,14 @@ function startServer(target: Target, dir: string, secret: string, cpuProfDir?: s
     argv = ["--import", "tsx", join(BENCH_DIR, "peer-server.ts"), dbFile];
   } else {
     dbFile = join(dir, "clerk-sync.db");
-    argv = [
-      ...(cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : []),
-      args["clerk-sync-bin"],
-      "serve",
-      "--host",
-      HOST,
-      "--port",
-      "0",
-      "--database-url",
-      `file:${dbFile}`,
-    ];
+    argv = [...clerkSyncServeArgv(args["clerk-sync-bin"], cpuProfDir), "--database-url", `file:${dbFile}`];
   }
   // cwd = the temp folder, so that clerk-sync reads no .env file of the project.
-  const child = spawn(node, argv, {
-    cwd: target === "clerk-sync" ? dir : ROOT,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  let stderr = "";
-  child.stderr?.setEncoding("utf8");
-  child.stderr?.on("data", (text: string) => {
-    stderr = (stderr + text).slice(-4000);
-  });
-
-  return new Promise((resolve, reject) => {
-    const timeout = setTimeout(() => reject(new Error(`${target} did not start within 20 s\n${stderr}`)), 20_000);
-    const lines = createInterface({ input: child.stdout! });
-    child.once("exit", (code, signal) => {
-      clearTimeout(timeout);
-      reject(new Error(`${target} exited during startup (${code ?? signal})\n${stderr}`));
-    });
-    lines.on("line", (line) => {
-      let entry: { msg?: string; url?: string };
-      try {
-        entry = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (entry.msg === "listening" && entry.url) {
-        clearTimeout(timeout);
-        resolve({ target, child, port: Number(new URL(entry.url).port), dbFile, stderr: () => stderr });
-      }
-    });
-  });
+  const server = await startListening(target, argv, { cwd: target === "clerk-sync" ? dir : ROOT, env }, 20_000);
+  return { ...server, target, dbFile };
 }
 
-async function stopServer(server: Server): Promise<void> {
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** CPU time (user + system, all threads) a process has used so far, in ms (Linux /proc). */
-function processCpuMs(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (CLK_TCK = 100)
-  } catch {
-    return Number.NaN;
-  }
-}
+const stopServer = (server: Server) => stopChild(server.child);
 
 /** Bytes a process has written: `wchar` (write syscalls, incl. temp files) and `write_bytes` (to storage). */
 function processIo(pid: number | undefined): { wchar: number; writeBytes: number } {
@@ -231,41 +157,7 @@ function machineCpu(): { total: number; steal: number } {
   }
 }
 
-// ---------------------------------------------------------------- events
-
-interface BenchEvent {
-  readonly svixId: string;
-  readonly userId: string;
-  readonly body: string;
-}
-
-function makeEvents(count: number): BenchEvent[] {
-  const events: BenchEvent[] = [];
-  for (let i = 0; i < count; i++) {
-    const event = freshExample("user.created");
-    events.push({ svixId: newMessageId(), userId: String(event.data.id), body: JSON.stringify(event) });
-  }
-  return events;
-}
-
-/** Signs every event with the current time and serialises the requests. */
-function signAll(events: readonly BenchEvent[], secret: string): Buffer[] {
-  const timestamp = Math.floor(Date.now() / 1000);
-  return events.map((e) => {
-    const { headers, body } = signDelivery({ secret, payload: e.body, id: e.svixId, timestamp });
-    return buildRequest(PATH, headers, body);
-  });
-}
-
 // ---------------------------------------------------------------- verification
-
-function checkAnswers(what: string, result: LoadResult, expected: number): void {
-  const bad = [...result.statuses.entries()].filter(([status]) => status < 200 || status > 299);
-  if (result.completed !== expected || bad.length > 0) {
-    const statuses = [...result.statuses.entries()].map(([s, n]) => `${s}×${n}`).join(", ");
-    throw new Error(`${what}: ${result.completed}/${expected} answered, statuses ${statuses}; ${result.firstFailure}`);
-  }
-}
 
 /** Checks every measured (and warm-up) user has its row; returns a short description. */
 function checkRows(server: Server, measured: readonly BenchEvent[], warmup: number): string {
@@ -322,15 +214,6 @@ interface ThroughputRun {
   serverCpuPct: number;
 }
 
-const fmt = (n: number, digits = 0) =>
-  n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2
-    ? (s[(s.length - 1) / 2] as number)
-    : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
-
 async function throughputRun(
   target: Target,
   root: string,
@@ -346,13 +229,7 @@ async function throughputRun(
     // Signed just before sending, so every timestamp is fresh (clerk-sync allows 300 s of skew).
     const warm = signAll(warmup, secret);
     const requests = signAll(measured, secret);
-    if (warm.length > 0) {
-      checkAnswers(
-        `${target} warm-up`,
-        await run({ host: HOST, port: server.port, requests: warm, connections: CONNECTIONS }),
-        warm.length,
-      );
-    }
+    if (warm.length > 0) await sendChecked(`${target} warm-up`, server.port, warm, CONNECTIONS);
     const cpu0 = processCpuMs(server.child.pid);
     const io0 = processIo(server.child.pid);
     const machine0 = machineCpu();
@@ -377,10 +254,7 @@ async function throughputRun(
     );
     return { target, eventsPerSecond, result, serverCpuPct };
   } catch (error) {
-    const stderr = server.stderr();
-    throw new Error(
-      `${error instanceof Error ? error.message : String(error)}${stderr ? `\n${target} stderr:\n${stderr}` : ""}`,
-    );
+    throw withStderr(error, target, server.stderr());
   } finally {
     await stopServer(server);
   }
@@ -396,11 +270,7 @@ async function latencyRun(
   const server = await startServer("clerk-sync", dir, secret);
   try {
     const warm = signAll(warmup, secret);
-    checkAnswers(
-      "latency warm-up",
-      await run({ host: HOST, port: server.port, requests: warm, connections: CONNECTIONS }),
-      warm.length,
-    );
+    await sendChecked("latency warm-up", server.port, warm, CONNECTIONS);
     const requests = signAll(measured, secret);
     const result = await run({ host: HOST, port: server.port, requests, connections: CONNECTIONS, rate: RATE });
     checkAnswers("clerk-sync latency", result, requests.length);
@@ -416,9 +286,7 @@ async function latencyRun(
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  if (!existsSync(join(ROOT, "dist", "cli", "main.js"))) {
-    throw new Error("dist/ is missing: run `npm run build` first");
-  }
+  assertBuilt();
   const started = performance.now();
   const root = mkdtempSync(join(tmpdir(), "clerk-sync-bench-"));
   tempRoot = root;
@@ -428,7 +296,7 @@ async function main(): Promise<void> {
     const measured = makeEvents(EVENTS);
     const latencyWarmup = makeEvents(WARMUP);
     const latencyEvents = makeEvents(Math.round(RATE * SECONDS));
-    const avgBytes = measured.reduce((n, e) => n + Buffer.byteLength(e.body), 0) / measured.length;
+    const avgBytes = averageBodyBytes(measured);
     console.log(
       `ingest bench: ${fmt(EVENTS)} unique user.created events (avg ${fmt(avgBytes)} B body, unique user and svix ids), ` +
         `${CONNECTIONS} keep-alive connections, ${REPS} reps (+${fmt(WARMUP)} warm-up events per server start, not timed)`,
@@ -475,13 +343,7 @@ async function main(): Promise<void> {
       profileSummary = file ? summarizeCpuProfile(join(profDir, file), 25) : "no .cpuprofile was written";
     }
 
-    const mid = (target: Target) => median(runs.filter((r) => r.target === target).map((r) => r.eventsPerSecond));
-    const best = (target: Target) => Math.max(...runs.filter((r) => r.target === target).map((r) => r.eventsPerSecond));
-    const all = (target: Target) =>
-      runs
-        .filter((r) => r.target === target)
-        .map((r) => fmt(r.eventsPerSecond))
-        .join(", ");
+    const { best, median: mid, list } = byTarget(runs);
     // Best of the reps: on a shared VM noise (fsync stalls, slow vCPU wake-ups) only ever slows a
     // run down, so the best run is the steadiest estimate; the medians are printed alongside.
     const [bare, peer, clerk] = [best("bare"), best("peer"), best("clerk-sync")];
@@ -491,29 +353,22 @@ async function main(): Promise<void> {
     const max = percentile(lat, 100);
     const verdict = (ok: boolean) => (ok ? "MET" : "NOT MET");
 
-    console.log(`\n${"=".repeat(100)}`);
-    console.log(
-      `summary: best of ${REPS} runs, ${fmt(EVENTS)} events each, ${CONNECTIONS} connections; verified all 2xx and all rows stored`,
+    printSummary(
+      [
+        `summary: best of ${REPS} runs, ${fmt(EVENTS)} events each, ${CONNECTIONS} connections; verified all 2xx and all rows stored`,
+        ...TARGETS.map(
+          (target) =>
+            `  ${LABEL[target].padEnd(52)} ${fmt(best(target)).padStart(7)} ev/s  (median ${fmt(mid(target))}; runs ${list(target)})`,
+        ),
+        "  (peer and clerk-sync both use SQLite WAL + synchronous=FULL: durable before 2xx)",
+        `ingest: clerk-sync/peer = ${(clerk / peer).toFixed(2)}× (target ≥ 2.0) ${verdict(clerk / peer >= 2)}  [median/median ${medianRatio("clerk-sync", "peer")}×]`,
+        `ingest: clerk-sync/bare = ${(clerk / bare).toFixed(2)}× (target ≥ 0.6) ${verdict(clerk / bare >= 0.6)}  [median/median ${medianRatio("clerk-sync", "bare")}×]`,
+        `latency @ ${fmt(RATE)} ev/s: p50 = ${p50.toFixed(2)} ms, p99 = ${p99.toFixed(2)} ms (target ≤ 10) ${verdict(p99 <= 10)}, max = ${max.toFixed(2)} ms` +
+          " (from each request's due time)",
+        `  ${diskBeforeLatency}`,
+      ],
+      started,
     );
-    for (const target of TARGETS) {
-      console.log(
-        `  ${LABEL[target].padEnd(52)} ${fmt(best(target)).padStart(7)} ev/s  (median ${fmt(mid(target))}; runs ${all(target)})`,
-      );
-    }
-    console.log("  (peer and clerk-sync both use SQLite WAL + synchronous=FULL: durable before 2xx)");
-    console.log(
-      `ingest: clerk-sync/peer = ${(clerk / peer).toFixed(2)}× (target ≥ 2.0) ${verdict(clerk / peer >= 2)}  [median/median ${medianRatio("clerk-sync", "peer")}×]`,
-    );
-    console.log(
-      `ingest: clerk-sync/bare = ${(clerk / bare).toFixed(2)}× (target ≥ 0.6) ${verdict(clerk / bare >= 0.6)}  [median/median ${medianRatio("clerk-sync", "bare")}×]`,
-    );
-    console.log(
-      `latency @ ${fmt(RATE)} ev/s: p50 = ${p50.toFixed(2)} ms, p99 = ${p99.toFixed(2)} ms (target ≤ 10) ${verdict(p99 <= 10)}, max = ${max.toFixed(2)} ms` +
-        " (from each request's due time)",
-    );
-    console.log(`  ${diskBeforeLatency}`);
-    console.log(`total bench time ${((performance.now() - started) / 1000).toFixed(0)} s`);
-    console.log("=".repeat(100));
     if (profileSummary) console.log(`\n${profileSummary}`);
   } finally {
     killAll();
@@ -522,8 +377,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  killAll();
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exit(1);
-});
+runMain(main);

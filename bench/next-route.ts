@@ -20,22 +20,20 @@
  * Builds what is missing first: examples/nextjs via scripts/build-examples.sh, the guide app with
  * npm ci + next build (--rebuild forces both).
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
+import { type ChildProcess, execFileSync } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, statSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import { cpus, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { generateSecret } from "../src/server/env-files.js";
-import { freshExample } from "../src/testing/fixtures.js";
-import { newMessageId, signDelivery } from "../src/testing/sign.js";
+import { type BenchEvent, makeEvents, signAll } from "./events.js";
 import { percentile } from "./load.js";
+import { BENCH_DIR, cleanUpOnExit, processCpuMs, ROOT, spawnNode, stopChild } from "./processes.js";
+import { byTarget } from "./report.js";
 
-const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-const ROOT = dirname(BENCH_DIR);
 const { values: args } = parseArgs({
   options: {
     events: { type: "string", default: "8000" },
@@ -72,13 +70,8 @@ const CLERK_KEYS = {
 
 // ---------------------------------------------------------------- processes and temp files
 
-const children = new Set<ChildProcess>();
 const tempRoot = mkdtempSync(join(tmpdir(), "clerk-sync-bench-next-"));
-process.on("exit", () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  if (!args.keep) rmSync(tempRoot, { recursive: true, force: true });
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
+cleanUpOnExit({ folder: () => (args.keep ? undefined : tempRoot) });
 
 function ensureBuilt(): void {
   const run = (file: string, argv: string[], cwd: string) =>
@@ -105,8 +98,7 @@ async function startServer(target: Target, port: number, secret: string, rep: nu
   const logFile = join(tempRoot, `${target}-${rep}.log`);
   const dbFile = join(tempRoot, `${target}-${rep}.db`);
   const log = openSync(logFile, "w");
-  const child = spawn(
-    process.execPath,
+  const child = spawnNode(
     [join(dir, "node_modules", "next", "dist", "bin", "next"), "start", "-p", String(port), "-H", "localhost"],
     {
       cwd: dir,
@@ -123,8 +115,6 @@ async function startServer(target: Target, port: number, secret: string, rep: nu
     },
   );
   closeSync(log);
-  children.add(child);
-  child.once("exit", () => children.delete(child));
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${target} exited:\n${readFileSync(logFile, "utf8")}`);
@@ -154,25 +144,7 @@ function freePort(): Promise<number> {
   });
 }
 
-/** CPU time (user + system, all threads) a process has used so far, ms (Linux /proc; CLK_TCK 100). */
-function processCpuMs(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-async function stopServer({ child }: Server): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
+const stopServer = ({ child }: Server) => stopChild(child, 10_000);
 
 // ---------------------------------------------------------------- load
 
@@ -276,30 +248,14 @@ async function drive(port: number, requests: readonly Buffer[], connections: num
 
 // ---------------------------------------------------------------- events and checks
 
-interface BenchEvent {
-  svixId: string;
-  userId: string;
-  body: string;
-}
-
-function makeEvents(count: number): BenchEvent[] {
-  return Array.from({ length: count }, () => {
-    const event = freshExample("user.created");
-    // Compact JSON (JSON.stringify, no spaces): it survives the guide's parse + re-serialize, so
-    // its verification of the re-serialized body passes.
-    return { svixId: newMessageId(), userId: String(event.data.id), body: JSON.stringify(event) };
-  });
-}
-
 /**
- * Signs every event now and serialises each POST once. The Host header names the server as it
- * knows itself (`localhost:<port>`): with another host, Next.js treats the rewrite that
+ * Signs every event now (bench/events.ts: compact JSON, which survives the guide's parse +
+ * re-serialize) and serialises each POST once. The Host header names the server as it knows
+ * itself (`localhost:<port>`): with another host, Next.js treats the rewrite that
  * clerkMiddleware() returns as external and proxies every request over HTTP to itself.
  */
-function signAll(events: readonly BenchEvent[], secret: string, port: number, path: string): Buffer[] {
-  const timestamp = Math.floor(Date.now() / 1000);
-  return events.map((e) => {
-    const { headers, body } = signDelivery({ secret, payload: e.body, id: e.svixId, timestamp });
+function signFor(events: readonly BenchEvent[], secret: string, port: number, path: string): Buffer[] {
+  return signAll(events, secret, (headers, body) => {
     const bytes = Buffer.from(body);
     let head = `POST ${path} HTTP/1.1\r\nhost: localhost:${port}\r\nconnection: keep-alive\r\n`;
     for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
@@ -352,8 +308,8 @@ async function measure(target: Target, rep: number): Promise<Measured> {
   try {
     const warmup = makeEvents(WARMUP);
     const events = makeEvents(EVENTS);
-    if (WARMUP > 0) await drive(port, signAll(warmup, secret, port, APPS[target].path), CONNECTIONS);
-    const requests = signAll(events, secret, port, APPS[target].path);
+    if (WARMUP > 0) await drive(port, signFor(warmup, secret, port, APPS[target].path), CONNECTIONS);
+    const requests = signFor(events, secret, port, APPS[target].path);
     const cpu0 = processCpuMs(server.child.pid);
     const result = await drive(port, requests, CONNECTIONS);
     const cpuMs = processCpuMs(server.child.pid) - cpu0;
@@ -403,16 +359,7 @@ for (let rep = 0; rep < REPS; rep++) {
   }
 }
 
-const median = (target: Target) => {
-  const values = results
-    .filter((r) => r.target === target)
-    .map((r) => r.eventsPerSecond)
-    .sort((a, b) => a - b);
-  const mid = Math.floor(values.length / 2);
-  return values.length % 2 === 1
-    ? (values[mid] as number)
-    : ((values[mid - 1] as number) + (values[mid] as number)) / 2;
-};
+const { median } = byTarget(results);
 const guide = median("guide");
 const clerkSync = median("clerk-sync");
 const cpu = (target: Target) => {

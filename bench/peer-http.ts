@@ -1,8 +1,8 @@
 /**
- * The HTTP half of the hand-written network-database peers (bench/peer-pg-server.ts,
- * bench/peer-mysql-server.ts), as in bench/peer-server.ts: node:http, the raw body,
- * `verifyWebhook` from `@clerk/backend/webhooks` on a Web Request, then the peer's own upsert of
- * `user.created` / `user.updated` (awaited before the 200). Prints one JSON "listening" line.
+ * The HTTP half of the hand-written peers (bench/peer-server.ts, bench/peer-pg-server.ts,
+ * bench/peer-mysql-server.ts): node:http, the raw body, `verifyWebhook` from
+ * `@clerk/backend/webhooks` on a Web Request, then the peer's own upsert of `user.created` /
+ * `user.updated` (awaited before the 200). Prints one JSON "listening" line.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
