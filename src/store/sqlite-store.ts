@@ -239,33 +239,11 @@ class SqliteTransaction implements SyncTransaction<Kysely<ClerkSyncDatabase>> {
       this.#updateDelivery.run(status, status, record.receivedAt, svixId);
       return;
     }
-    this.#insertDelivery.run(
-      record.svixId,
-      record.type,
-      record.objectType,
-      record.objectId,
-      record.eventTimestamp,
-      record.receivedAt,
-      record.receivedAt,
-      status,
-      status,
-      record.payload,
-    );
+    this.#insertDelivery.run(...deliveryColumns(record), status, status, record.payload);
   }
 
   recordFailure(record: DeliveryRecord, error: { code: string; message: string }): void {
-    this.#recordFailure.run(
-      record.svixId,
-      record.type,
-      record.objectType,
-      record.objectId,
-      record.eventTimestamp,
-      record.receivedAt,
-      record.receivedAt,
-      error.code,
-      error.message,
-      record.payload,
-    );
+    this.#recordFailure.run(...deliveryColumns(record), error.code, error.message, record.payload);
   }
 
   readState(table: EntityTableName, id: string): EntityState | undefined {
@@ -322,4 +300,17 @@ class SqliteTransaction implements SyncTransaction<Kysely<ClerkSyncDatabase>> {
     const def = CHILD_TABLES[table];
     this.#statement(`unchild:${table}`, () => `DELETE FROM ${table} WHERE ${def.parentColumn} = ?`).run(parentId);
   }
+}
+
+/** The leading columns of a `clerk_webhook_events` insert, in the statements' order. */
+function deliveryColumns(record: DeliveryRecord): unknown[] {
+  return [
+    record.svixId,
+    record.type,
+    record.objectType,
+    record.objectId,
+    record.eventTimestamp,
+    record.receivedAt,
+    record.receivedAt,
+  ];
 }
