@@ -16,6 +16,7 @@ import { openSqliteStore } from "../../src/store/sqlite-store.js";
 import { freshExample } from "../../src/testing/fixtures.js";
 import { signDelivery } from "../../src/testing/sign.js";
 import type { Served } from "../helpers/http-servers.js";
+import { readText } from "../helpers/http-text.js";
 import { useTempDirs } from "../helpers/tmp.js";
 
 /** Where every target mounts the adapter. */
@@ -120,13 +121,9 @@ function postChunked(url: string, headers: Record<string, string>, body: string)
     const req = httpRequest(url, { method: "POST", headers: { ...headers, connection: "close" }, agent: false });
     req.once("error", reject);
     req.once("response", (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        text += chunk;
-      });
-      res.once("end", () =>
-        resolve({ status: res.statusCode ?? 0, body: parse(text), allow: res.headers.allow ?? null }),
+      readText(res).then(
+        (text) => resolve({ status: res.statusCode ?? 0, body: parse(text), allow: res.headers.allow ?? null }),
+        reject,
       );
     });
     const bytes = Buffer.from(body);

@@ -9,6 +9,7 @@ import Database from "better-sqlite3";
 import { afterAll } from "vitest";
 import { generateSecret } from "../../src/server/env-files.js";
 import { signDelivery } from "../../src/testing/sign.js";
+import { readText } from "./http-text.js";
 
 /** The CLI entry the package ships; it runs the compiled dist/ (built by `npm run build`). */
 export const BIN = fileURLToPath(new URL("../../bin/clerk-sync.js", import.meta.url));
@@ -337,13 +338,7 @@ export class ServiceProcess {
     const reply = new Promise<Omit<PostResult, "id" | "headers">>((resolve, reject) => {
       req.once("error", reject);
       req.once("response", (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          text += chunk;
-        });
-        res.once("error", reject);
-        res.once("end", () => {
+        readText(res).then((text) => {
           let body: unknown = null;
           try {
             body = JSON.parse(text);
@@ -351,7 +346,7 @@ export class ServiceProcess {
             // Not JSON.
           }
           resolve({ status: res.statusCode ?? 0, body, text });
-        });
+        }, reject);
       });
     });
     // Marked handled here; the caller awaits `reply` when it wants the outcome.
