@@ -7,6 +7,7 @@ import {
   mysqlTarget,
   postgresTarget,
   type StoreTarget,
+  sqliteFileTarget,
   sqliteMemoryTarget,
 } from "./helpers/databases.js";
 import { applyInOrder, scenario, toDelivery } from "./helpers/histories.js";
@@ -40,6 +41,7 @@ function convergence(deleteMode: DeleteMode, stores: () => { reference: ClerkSyn
 /** Where the property runs: fewer runs on the network databases, and two receivers there. */
 const TARGETS: { target: StoreTarget; numRuns: number; receivers: number }[] = [
   { target: sqliteMemoryTarget(), numRuns: 150, receivers: 1 },
+  { target: sqliteFileTarget(), numRuns: 40, receivers: 2 },
   { target: await postgresTarget(), numRuns: 40, receivers: 2 },
   { target: await mysqlTarget(), numRuns: 40, receivers: 2 },
 ];

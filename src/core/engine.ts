@@ -1,10 +1,10 @@
+import { type DeliveryPlan, deliveryJob } from "./apply.js";
 import { GroupCommit } from "./batcher.js";
-import { ClerkSyncError, isClerkSyncError } from "./errors.js";
 import { type ClerkEventType, normalizeTimestamp } from "./events.js";
 import { type AnyHook, type Hook, HookRegistry, typeFilter } from "./hooks.js";
-import { type Mutation, mapEvent } from "./mappers.js";
-import type { DeliveryOutcome, DeliveryStatus } from "./schema.js";
-import type { DeliveryRecord, SyncStore, SyncTransaction } from "./transaction.js";
+import { mapEvent } from "./mappers.js";
+import type { DeliveryOutcome } from "./schema.js";
+import type { DeliveryRecord, SyncStore } from "./transaction.js";
 import type { ParsedEvent } from "./validate.js";
 
 /** How deletions are stored. */
@@ -96,29 +96,17 @@ export class SyncEngine<Db = unknown> {
       payload: delivery.rawBody,
     };
     const mutations = delivery.parsed.known && this.#mirrors(event.type) ? mapEvent(delivery.parsed.event) : [];
+    const plan: DeliveryPlan = { record, mutations, hard: this.#hard };
     const hooked = this.#hooks.has(event.type);
-    const first = mutations[0];
     return this.#commit
-      .submit<DeliveryOutcome>({
-        lockOrder: `${first ? `${first.table}\u0000${first.id}` : ""}\u0000${record.svixId}`,
-        run: async (tx) => {
-          const claim = await tx.claimDelivery(record);
-          if (claim === "duplicate") return "duplicate";
-          let status: Exclude<DeliveryStatus, "failed"> = mutations.length === 0 ? "ignored" : "stale";
-          for (const mutation of mutations) {
-            if ((await this.#apply(tx, mutation)) === "applied") status = "applied";
-          }
-          if (hooked) {
-            await this.#hooks.run(event, { db: tx.db as Db, svixId: record.svixId, outcome: status });
-          }
-          await tx.finishDelivery(record.svixId, status);
-          return status;
-        },
-        fail: (tx, error) => {
-          const coded = toStoreError(error);
-          return tx.recordFailure(record, { code: coded.code, message: coded.message });
-        },
-      })
+      .submit(
+        deliveryJob<Db>(
+          plan,
+          hooked
+            ? (tx, outcome) => this.#hooks.run(event, { db: tx.db as Db, svixId: record.svixId, outcome })
+            : undefined,
+        ),
+      )
       .then((outcome) => ({ outcome, type: record.type, objectId }));
   }
 
@@ -126,30 +114,4 @@ export class SyncEngine<Db = unknown> {
   drained(): Promise<void> {
     return this.#commit.drained();
   }
-
-  async #apply(tx: SyncTransaction, m: Mutation): Promise<"applied" | "stale"> {
-    const state = await tx.readState(m.table, m.id);
-    if (m.op === "delete") {
-      if (state?.deletedAt != null && state.deletedAt >= m.version) return "stale";
-      await tx.markDeleted(m.table, m.id, m.version, this.#hard);
-      if (this.#hard) for (const child of m.children) await tx.deleteChildren(child, m.id);
-      return "applied";
-    }
-    if (state && m.version < state.version) return "stale";
-    const tombstoned = state?.deletedAt != null;
-    if (tombstoned && this.#hard) return "stale";
-    // Soft tombstones still take newer data (last writer by version wins), so that any order of
-    // the same deliveries ends with the same row; the row stays deleted either way.
-    await tx.upsertEntity(m.table, m.id, m.version, m.values);
-    for (const set of m.children) await tx.replaceChildren(set);
-    return tombstoned ? "stale" : "applied";
-  }
-}
-
-/** Wraps an unknown failure from the store as a coded error. */
-export function toStoreError(error: unknown): ClerkSyncError {
-  if (isClerkSyncError(error)) return error;
-  return new ClerkSyncError("store_unavailable", "The database failed; the delivery was not applied", {
-    cause: error,
-  });
 }

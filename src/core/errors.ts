@@ -68,3 +68,11 @@ export class ClerkSyncError extends Error {
 export function isClerkSyncError(value: unknown, code?: ErrorCode): value is ClerkSyncError {
   return value instanceof ClerkSyncError && (code === undefined || value.code === code);
 }
+
+/** Wraps an unknown failure from the store as a coded error (`store_unavailable`, 503). */
+export function toStoreError(error: unknown): ClerkSyncError {
+  if (isClerkSyncError(error)) return error;
+  return new ClerkSyncError("store_unavailable", "The database failed; the delivery was not applied", {
+    cause: error,
+  });
+}

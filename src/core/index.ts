@@ -1,3 +1,11 @@
+export {
+  applyDelivery,
+  applyMutation,
+  type BeforeFinish,
+  type DeliveryPlan,
+  deliveryJob,
+  type MutationOutcome,
+} from "./apply.js";
 export { GroupCommit } from "./batcher.js";
 export {
   type DeleteMode,
@@ -6,7 +14,7 @@ export {
   SyncEngine,
   type SyncEngineOptions,
 } from "./engine.js";
-export { ClerkSyncError, ERROR_STATUS, type ErrorCode, isClerkSyncError } from "./errors.js";
+export { ClerkSyncError, ERROR_STATUS, type ErrorCode, isClerkSyncError, toStoreError } from "./errors.js";
 export * from "./events.js";
 export {
   createWebhookHandler,

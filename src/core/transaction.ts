@@ -1,3 +1,4 @@
+import type { DeliveryPlan } from "./apply.js";
 import type { ChildSet } from "./mappers.js";
 import type { ChildTableName, DeliveryStatus, EntityTableName } from "./schema.js";
 
@@ -82,6 +83,12 @@ export interface BatchJob<T, Db = unknown> {
    * and rarely deadlock; results still come back in submission order.
    */
   readonly lockOrder?: string;
+  /**
+   * The job as data, when it runs none of the caller's code (no hooks). A store may then apply
+   * it itself (on another thread, or set-based with the batch's other plans) instead of calling
+   * `run` and `fail`, with the same effect: that of `applyDelivery`, failures recorded alike.
+   */
+  readonly plan?: DeliveryPlan;
   run(tx: SyncTransaction<Db>): Promise<T>;
   /** Called after `run` threw and its savepoint was rolled back, still inside the batch. */
   fail?(tx: SyncTransaction<Db>, error: unknown): Awaitable<void>;

@@ -1,5 +1,7 @@
 import { sql } from "kysely";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { type DeliveryPlan, deliveryJob } from "../../src/core/apply.js";
+import { toStoreError } from "../../src/core/errors.js";
 import type { DeliveryRecord, SyncTransaction } from "../../src/core/transaction.js";
 import { migrationNames } from "../../src/store/migrations.js";
 import { findUserByEmail, findUserById } from "../../src/store/queries.js";
@@ -242,6 +244,59 @@ export function describeStoreConformance(target: StoreTarget): void {
       expect(results.map((r) => (r.ok ? r.value : "error"))).toEqual(["applied", "duplicate"]);
       const [user] = await rows(store, "clerk_users");
       expect(user?.first_name).toBe("N1");
+    });
+
+    it("plan jobs (deliveries without hooks) apply as applyDelivery does; a failing one fails alone", async () => {
+      const user = (svixId: string, version: number, firstName: string, email: string | null): DeliveryPlan => ({
+        record: record(svixId, { objectId: "user_p" }),
+        hard: false,
+        mutations: [
+          {
+            op: "upsert",
+            table: "clerk_users",
+            id: "user_p",
+            version,
+            values: { ...userValues(firstName), primary_email_address: email },
+            children: [
+              {
+                table: "clerk_user_email_addresses",
+                parentId: "user_p",
+                // email_address is NOT NULL: a null makes the job fail inside the database.
+                rows: [{ id: `idn_${version}`, user_id: "user_p", email_address: email, is_primary: true }],
+              },
+            ],
+          },
+        ],
+      });
+      const plans = [
+        user("msg_p1", 200, "New", "new@example.com"),
+        user("msg_p1", 200, "New", "new@example.com"),
+        user("msg_p2", 100, "Old", "old@example.com"),
+        user("msg_p3", 300, "Broken", null),
+        { record: record("msg_p4", { type: "email.created", objectId: null }), hard: false, mutations: [] },
+      ];
+      const results = await store.runBatch(plans.map((plan) => deliveryJob(plan)));
+      expect(results.map((r) => (r.ok ? r.value : toStoreError(r.error).code))).toEqual([
+        "applied",
+        "duplicate",
+        "stale",
+        "store_unavailable",
+        "ignored",
+      ]);
+      expect(await rows(store, "clerk_users")).toMatchObject([
+        { id: "user_p", first_name: "New", primary_email_address: "new@example.com" },
+      ]);
+      expect((await rows(store, "clerk_user_email_addresses")).map((r) => r.email_address)).toEqual([
+        "new@example.com",
+      ]);
+      const deliveries = await rows(store, "clerk_webhook_events");
+      expect(deliveries.map((r) => [r.svix_id, r.status, r.error_code])).toEqual([
+        ["msg_p1", "applied", null],
+        ["msg_p2", "stale", null],
+        ["msg_p3", "failed", "store_unavailable"],
+        ["msg_p4", "ignored", null],
+      ]);
+      expect(Number(deliveries[0]?.delivery_count)).toBe(2);
     });
 
     it("readState of an absent id: a deletion then leaves a bare tombstone, a rolled-back job leaves nothing", async () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { afterAll, describe, it } from "vitest";
@@ -6,6 +7,7 @@ import { openMysqlStore } from "../../src/store/mysql-store.js";
 import { openPostgresStore } from "../../src/store/postgres-store.js";
 import { openSqliteStore } from "../../src/store/sqlite-store.js";
 import type { ClerkSyncStore } from "../../src/store/store.js";
+import { useTempDirs } from "./tmp.js";
 
 /** How a test file opens stores of one database kind: `fresh` gives an empty database of its own. */
 export interface StoreTarget {
@@ -76,6 +78,25 @@ export function sqliteMemoryTarget(): StoreTarget {
     name: "sqlite",
     fresh: async () => openSqliteStore({ filename: ":memory:" }),
     sibling: () => Promise.reject(new Error("an in-memory SQLite database has no second connection")),
+  };
+}
+
+/**
+ * SQLite files: deliveries without hooks go through each store's writer thread, and a sibling is
+ * a second store (second writer thread) on the same file, as a second process would be.
+ */
+export function sqliteFileTarget(): StoreTarget {
+  const tempDir = useTempDirs("sqlite-target");
+  const files = new WeakMap<ClerkSyncStore, string>();
+  const open = (filename: string) => {
+    const store = openSqliteStore({ filename });
+    files.set(store, filename);
+    return store;
+  };
+  return {
+    name: "sqlite-file",
+    fresh: async () => open(join(tempDir(), "test.db")),
+    sibling: async (store) => open(files.get(store) as string),
   };
 }
 

@@ -1,0 +1,114 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { DeliveryPlan } from "../core/apply.js";
+import { ClerkSyncError, type ErrorCode } from "../core/errors.js";
+import type { DeliveryOutcome } from "../core/schema.js";
+import type { Settled } from "../core/transaction.js";
+
+/** What the writer thread is started with. */
+export interface WriterThreadData {
+  readonly filename: string;
+  readonly lockTimeoutMs: number;
+}
+/** Main → writer: a batch to apply, or the request to finish and close. */
+export type WriterRequest = { readonly id: number; readonly plans: readonly DeliveryPlan[] } | "close";
+/** A job's result as it crosses threads: errors travel as their code and text. */
+export type WriterSettled =
+  | { readonly ok: true; readonly value: DeliveryOutcome }
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly cause: string };
+/** Writer → main: started, or a batch's results (once durable). */
+export type WriterReply = { readonly id: number; readonly results: readonly WriterSettled[] } | "ready";
+
+interface Waiting {
+  readonly resolve: (results: Settled<DeliveryOutcome>[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Applies batches of delivery plans on a worker thread with its own connection, so that SQLite's
+ * work (statements, page writes, commits) runs beside the HTTP, verification and parsing of the
+ * next requests instead of taking turns with them on one thread. Jobs with hooks cannot cross
+ * threads and stay on the store's own connection; SQLite's write lock orders the two.
+ *
+ * `run` answers `undefined` when the thread is not available (its module is not on disk, as
+ * when a bundler inlined clerk-sync, or it failed to start): the caller then writes in-thread.
+ */
+export class WriterThread {
+  readonly #worker: Worker;
+  readonly #waiting = new Map<number, Waiting>();
+  readonly #ready: Promise<boolean>;
+  #nextId = 0;
+  #alive = true;
+
+  private constructor(entry: URL, data: WriterThreadData) {
+    const fromSource = entry.pathname.endsWith(".ts");
+    // Running from TypeScript sources (the test suite): load the entry through tsx.
+    this.#worker = fromSource
+      ? new Worker(
+          `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`,
+          { eval: true, workerData: data },
+        )
+      : new Worker(entry, { workerData: data });
+    this.#worker.unref();
+    this.#ready = new Promise((resolve) => {
+      this.#worker.once("message", (message: WriterReply) => resolve(message === "ready"));
+      this.#worker.once("exit", () => resolve(false));
+    });
+    this.#worker.on("message", (message: WriterReply) => this.#settle(message));
+    this.#worker.on("error", (error) => {
+      process.emitWarning(`clerk-sync: the SQLite writer thread stopped; writing in-thread from now on: ${error}`);
+    });
+    this.#worker.on("exit", () => this.#stopped());
+  }
+
+  /** Starts the writer thread for a database file, or answers undefined when it cannot run. */
+  static start(data: WriterThreadData): WriterThread | undefined {
+    const self = fileURLToPath(import.meta.url);
+    const extension = self.endsWith(".ts") ? ".ts" : ".js";
+    const entry = new URL(`./sqlite-writer-worker${extension}`, import.meta.url);
+    if (!existsSync(entry)) return undefined;
+    return new WriterThread(entry, data);
+  }
+
+  /** Applies the plans in one durable transaction; `undefined`: not available, write in-thread. */
+  async run(plans: readonly DeliveryPlan[]): Promise<Settled<DeliveryOutcome>[] | undefined> {
+    if (!(await this.#ready) || !this.#alive) return undefined;
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.#waiting.size === 0) this.#worker.ref(); // a batch under way keeps the process alive
+      this.#waiting.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, plans } satisfies WriterRequest);
+    });
+  }
+
+  /** Lets the batches under way finish, then closes the thread's connection. */
+  async close(): Promise<void> {
+    if (!this.#alive) return;
+    const exited = new Promise<void>((resolve) => this.#worker.once("exit", () => resolve()));
+    this.#worker.ref();
+    this.#worker.postMessage("close" satisfies WriterRequest);
+    await exited;
+  }
+
+  #settle(message: WriterReply): void {
+    if (message === "ready") return;
+    const waiting = this.#waiting.get(message.id);
+    if (!waiting) return;
+    this.#waiting.delete(message.id);
+    if (this.#waiting.size === 0) this.#worker.unref();
+    waiting.resolve(
+      message.results.map((r) =>
+        r.ok ? r : { ok: false, error: new ClerkSyncError(r.code, r.message, { cause: new Error(r.cause) }) },
+      ),
+    );
+  }
+
+  #stopped(): void {
+    this.#alive = false;
+    // Whether these batches committed is unknown: answer 5xx, Svix retries, the claim dedupes.
+    const error = new ClerkSyncError("store_unavailable", "The SQLite writer thread stopped during the batch");
+    for (const waiting of this.#waiting.values()) waiting.reject(error);
+    this.#waiting.clear();
+  }
+}

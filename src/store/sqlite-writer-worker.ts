@@ -1,0 +1,34 @@
+/**
+ * The SQLite writer thread's entry (see sqlite-writer-thread.ts): its own connection to the
+ * database file, applying batches of delivery plans with the same rules and statements as the
+ * in-thread path, and answering once each batch is durable.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import Database from "better-sqlite3";
+import { deliveryJob } from "../core/apply.js";
+import { toStoreError } from "../core/errors.js";
+import { configureSqlite, SqliteWriter } from "./sqlite-writer.js";
+import type { WriterReply, WriterRequest, WriterSettled, WriterThreadData } from "./sqlite-writer-thread.js";
+
+const port = parentPort;
+if (!port) throw new Error("sqlite-writer-worker runs as a worker thread");
+const { filename, lockTimeoutMs } = workerData as WriterThreadData;
+const sqlite = new Database(filename);
+const writer = new SqliteWriter(sqlite, null, { onDisk: configureSqlite(sqlite), lockTimeoutMs });
+
+port.on("message", async (message: WriterRequest) => {
+  if (message === "close") {
+    await writer.idle();
+    sqlite.close();
+    port.close();
+    return;
+  }
+  const settled = await writer.run(message.plans.map((plan) => deliveryJob<null>(plan)));
+  const results = settled.map((r): WriterSettled => {
+    if (r.ok) return r;
+    const coded = toStoreError(r.error);
+    return { ok: false, code: coded.code, message: coded.message, cause: String(coded.cause ?? coded) };
+  });
+  port.postMessage({ id: message.id, results } satisfies WriterReply);
+});
+port.postMessage("ready" satisfies WriterReply);
