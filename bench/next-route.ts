@@ -14,14 +14,16 @@
  * present. Prints events/s of each and the ratio clerk-sync / guide.
  *
  * Usage: node --import tsx bench/next-route.ts [--events 8000] [--connections 32] [--warmup 500]
- *          [--reps 1] [--floor] [--rebuild] [--keep]
+ *          [--reps 1] [--floor] [--rebuild] [--keep] [--profile]
  * --floor adds a third target: the guide app's /api/noop (same app and proxy, the route reads
  * the body and answers 200), to show what each route costs on top of Next.js and clerkMiddleware().
+ * --profile runs every server under `node --cpu-prof` and prints where each one's CPU time went
+ * (the profiler's own cost slows both alike; compare ratios from runs without it).
  * Builds what is missing first: examples/nextjs via scripts/build-examples.sh, the guide app with
  * npm ci + next build (--rebuild forces both).
  */
 import { type ChildProcess, execFileSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,6 +34,7 @@ import { generateSecret } from "../src/server/env-files.js";
 import { type BenchEvent, makeEvents, signAll } from "./events.js";
 import { percentile } from "./load.js";
 import { BENCH_DIR, cleanUpOnExit, processCpuMs, ROOT, spawnNode, stopChild } from "./processes.js";
+import { summarizeCpuProfile } from "./profile.js";
 import { byTarget } from "./report.js";
 
 const { values: args } = parseArgs({
@@ -43,6 +46,7 @@ const { values: args } = parseArgs({
     floor: { type: "boolean", default: false },
     rebuild: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
   },
 });
 const EVENTS = Number(args.events);
@@ -99,7 +103,15 @@ async function startServer(target: Target, port: number, secret: string, rep: nu
   const dbFile = join(tempRoot, `${target}-${rep}.db`);
   const log = openSync(logFile, "w");
   const child = spawnNode(
-    [join(dir, "node_modules", "next", "dist", "bin", "next"), "start", "-p", String(port), "-H", "localhost"],
+    [
+      ...(args.profile ? ["--cpu-prof", `--cpu-prof-dir=${join(tempRoot, `profile-${target}-${rep}`)}`] : []),
+      join(dir, "node_modules", "next", "dist", "bin", "next"),
+      "start",
+      "-p",
+      String(port),
+      "-H",
+      "localhost",
+    ],
     {
       cwd: dir,
       env: {
@@ -378,4 +390,14 @@ console.log(
       : "") +
     `correctness: ${allOk ? "every answer 2xx, every event stored" : "FAILED"}`,
 );
+if (args.profile) {
+  // One profile per server run (next start serves in its own process); the last rep of each target.
+  for (const target of TARGETS) {
+    const dir = join(tempRoot, `profile-${target}-${REPS - 1}`);
+    const file = existsSync(dir) ? readdirSync(dir).find((name) => name.endsWith(".cpuprofile")) : undefined;
+    console.log(
+      `\n== CPU profile: ${APPS[target].label}\n${file ? summarizeCpuProfile(join(dir, file), 25) : "none written"}`,
+    );
+  }
+}
 process.exitCode = allOk ? 0 : 1;

@@ -1,15 +1,24 @@
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { DeliveryPlan } from "../core/apply.js";
 import { ClerkSyncError, type ErrorCode } from "../core/errors.js";
 import type { DeliveryOutcome } from "../core/schema.js";
 import type { Settled } from "../core/transaction.js";
 
+/**
+ * The version of the messages below. A bundled copy of clerk-sync (Next.js) starts the worker
+ * from the installed package's files; should the two differ, the worker declines to run.
+ */
+export const WRITER_PROTOCOL = 1;
+
 /** What the writer thread is started with. */
 export interface WriterThreadData {
   readonly filename: string;
   readonly lockTimeoutMs: number;
+  readonly protocol: number;
 }
 /** Main → writer: a batch to apply, or the request to finish and close. */
 export type WriterRequest = { readonly id: number; readonly plans: readonly DeliveryPlan[] } | "close";
@@ -19,6 +28,27 @@ export type WriterSettled =
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly cause: string };
 /** Writer → main: started, or a batch's results (once durable). */
 export type WriterReply = { readonly id: number; readonly results: readonly WriterSettled[] } | "ready";
+
+/**
+ * The worker's module: beside this one, or, when a bundler inlined clerk-sync (this module is
+ * then a chunk of the app's build), in the clerk-sync package installed where the app runs.
+ */
+function workerEntry(): URL | undefined {
+  // A path joined at run time, not `new URL("./…", import.meta.url)`: bundlers copy such a file
+  // alone as an asset, without the modules it imports.
+  const self = fileURLToPath(import.meta.url);
+  const beside = join(dirname(self), `sqlite-writer-worker${self.endsWith(".ts") ? ".ts" : ".js"}`);
+  if (existsSync(beside)) return pathToFileURL(beside);
+  try {
+    // A specifier in a variable: bundlers leave it alone, Node resolves it at run time.
+    const name = "clerk-sync/package.json";
+    const manifest = createRequire(join(process.cwd(), "noop.js")).resolve(name);
+    const installed = pathToFileURL(join(dirname(manifest), "dist", "store", "sqlite-writer-worker.js"));
+    return existsSync(installed) ? installed : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 interface Waiting {
   readonly resolve: (results: Settled<DeliveryOutcome>[]) => void;
@@ -63,12 +93,9 @@ export class WriterThread {
   }
 
   /** Starts the writer thread for a database file, or answers undefined when it cannot run. */
-  static start(data: WriterThreadData): WriterThread | undefined {
-    const self = fileURLToPath(import.meta.url);
-    const extension = self.endsWith(".ts") ? ".ts" : ".js";
-    const entry = new URL(`./sqlite-writer-worker${extension}`, import.meta.url);
-    if (!existsSync(entry)) return undefined;
-    return new WriterThread(entry, data);
+  static start(data: Omit<WriterThreadData, "protocol">): WriterThread | undefined {
+    const entry = workerEntry();
+    return entry && new WriterThread(entry, { ...data, protocol: WRITER_PROTOCOL });
   }
 
   /** Applies the plans in one durable transaction; `undefined`: not available, write in-thread. */

@@ -8,11 +8,19 @@ import Database from "better-sqlite3";
 import { deliveryJob } from "../core/apply.js";
 import { toStoreError } from "../core/errors.js";
 import { configureSqlite, SqliteWriter } from "./sqlite-writer.js";
-import type { WriterReply, WriterRequest, WriterSettled, WriterThreadData } from "./sqlite-writer-thread.js";
+import {
+  WRITER_PROTOCOL,
+  type WriterReply,
+  type WriterRequest,
+  type WriterSettled,
+  type WriterThreadData,
+} from "./sqlite-writer-thread.js";
 
 const port = parentPort;
 if (!port) throw new Error("sqlite-writer-worker runs as a worker thread");
-const { filename, lockTimeoutMs } = workerData as WriterThreadData;
+const { filename, lockTimeoutMs, protocol } = workerData as WriterThreadData;
+// Started by another version of clerk-sync (a bundled copy): decline, it writes in-thread.
+if (protocol !== WRITER_PROTOCOL) process.exit(0);
 const sqlite = new Database(filename);
 const writer = new SqliteWriter(sqlite, null, { onDisk: configureSqlite(sqlite), lockTimeoutMs });
 
