@@ -67,20 +67,34 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
   const env = options.env ?? process.env;
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   let storePromise: Promise<ClerkSyncStore> | undefined;
+  let opened: ClerkSyncStore | undefined;
+  let sharedUrl: string | undefined;
   const store = (): Promise<ClerkSyncStore> => {
     storePromise ??= (async () => {
-      const opened = await (options.store ??
-        openStore(options.databaseUrl ?? env.DATABASE_URL ?? DEFAULT_DATABASE_URL));
-      if (options.migrate !== false) await opened.migrate();
-      return opened;
+      let ready: ClerkSyncStore;
+      if (options.store) {
+        ready = await options.store;
+      } else {
+        sharedUrl = options.databaseUrl ?? env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+        ready = await acquireSharedStore(sharedUrl);
+      }
+      if (options.migrate !== false) await ready.migrate();
+      opened = ready;
+      return ready;
     })();
     storePromise.catch(() => {
       storePromise = undefined; // try again on the next delivery
+      if (sharedUrl !== undefined) void releaseSharedStore(sharedUrl);
+      sharedUrl = undefined;
     });
     return storePromise;
   };
   const lazyStore: SyncStore<Kysely<ClerkSyncDatabase>> = {
     runBatch: async (jobs) => (await store()).runBatch(jobs),
+    // One batch at a time until the store is open, then as many as it takes.
+    get maxConcurrentBatches() {
+      return opened?.maxConcurrentBatches ?? 1;
+    },
   };
   const engine = new SyncEngine(lazyStore, options);
   let verify: Verifier | undefined;
@@ -128,11 +142,55 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
     store,
     async close() {
       await engine.drained();
-      if (storePromise) await (await storePromise).close();
+      const closing = storePromise;
       storePromise = undefined;
+      opened = undefined;
+      if (!closing) return;
+      const ready = await closing;
+      if (sharedUrl === undefined) await ready.close();
+      else await releaseSharedStore(sharedUrl);
+      sharedUrl = undefined;
     },
   };
   return sync;
+}
+
+/**
+ * Stores clerk-sync opened from a URL, shared per process and closed with their last receiver.
+ * A dev server that evaluates the route module again on every edit (`next dev`) then reuses
+ * the store instead of leaving one open (connections, SQLite writer and checkpoint threads) per
+ * reload. On `globalThis`, as module state does not survive that re-evaluation.
+ */
+const SHARED_STORES = Symbol.for("clerk-sync.shared-stores");
+type SharedStores = Map<string, { store: Promise<ClerkSyncStore>; receivers: number }>;
+
+function sharedStores(): SharedStores {
+  const holder = globalThis as { [SHARED_STORES]?: SharedStores };
+  holder[SHARED_STORES] ??= new Map();
+  return holder[SHARED_STORES];
+}
+
+function acquireSharedStore(url: string): Promise<ClerkSyncStore> {
+  const stores = sharedStores();
+  let entry = stores.get(url);
+  if (!entry) {
+    entry = { store: openStore(url), receivers: 0 };
+    stores.set(url, entry);
+    const failed = entry;
+    failed.store.catch(() => {
+      if (stores.get(url) === failed) stores.delete(url);
+    });
+  }
+  entry.receivers++;
+  return entry.store;
+}
+
+async function releaseSharedStore(url: string): Promise<void> {
+  const stores = sharedStores();
+  const entry = stores.get(url);
+  if (!entry || --entry.receivers > 0) return;
+  stores.delete(url);
+  await (await entry.store.catch(() => undefined))?.close();
 }
 
 /** Whether `value` is a receiver made by {@link createClerkSync} (or shaped like one). */

@@ -20,13 +20,15 @@ export class GroupCommit {
   #inFlight = 0;
   #scheduled = false;
   #idle: (() => void)[] = [];
-  readonly #maxInFlight: number;
 
   constructor(
     private readonly store: SyncStore,
     private readonly maxBatch = 256,
-  ) {
-    this.#maxInFlight = Math.max(1, store.maxConcurrentBatches ?? 1);
+  ) {}
+
+  /** Read on every flush: a store opened lazily only knows its limit once open. */
+  get #maxInFlight(): number {
+    return Math.max(1, this.store.maxConcurrentBatches ?? 1);
   }
 
   submit<T>(job: BatchJob<T>): Promise<T> {
