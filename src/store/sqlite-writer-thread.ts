@@ -111,6 +111,8 @@ export class WriterThread {
 
   /** Lets the batches under way finish, then closes the thread's connection. */
   async close(): Promise<void> {
+    // Batches handed to run() before close() are posted before "close" (same promise, earlier turn).
+    await this.#ready;
     if (!this.#alive) return;
     const exited = new Promise<void>((resolve) => this.#worker.once("exit", () => resolve()));
     this.#worker.ref();

@@ -24,19 +24,30 @@ if (protocol !== WRITER_PROTOCOL) process.exit(0);
 const sqlite = new Database(filename);
 const writer = new SqliteWriter(sqlite, null, { onDisk: configureSqlite(sqlite), lockTimeoutMs });
 
-port.on("message", async (message: WriterRequest) => {
-  if (message === "close") {
-    await writer.idle();
-    sqlite.close();
-    port.close();
-    return;
-  }
+/** Batches received and not yet answered (committed, flushed, replied). */
+const underWay = new Set<Promise<void>>();
+
+async function apply(message: Exclude<WriterRequest, "close">): Promise<void> {
   const settled = await writer.run(message.plans.map((plan) => deliveryJob<null>(plan)));
   const results = settled.map((r): WriterSettled => {
     if (r.ok) return r;
     const coded = toStoreError(r.error);
     return { ok: false, code: coded.code, message: coded.message, cause: String(coded.cause ?? coded) };
   });
-  port.postMessage({ id: message.id, results } satisfies WriterReply);
+  port?.postMessage({ id: message.id, results } satisfies WriterReply);
+}
+
+port.on("message", async (message: WriterRequest) => {
+  if (message === "close") {
+    // Every batch sent before "close" is answered before the connection closes.
+    await Promise.all(underWay);
+    sqlite.close();
+    port.close();
+    return;
+  }
+  const done = apply(message);
+  underWay.add(done);
+  await done;
+  underWay.delete(done);
 });
 port.postMessage("ready" satisfies WriterReply);
