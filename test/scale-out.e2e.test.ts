@@ -98,6 +98,15 @@ for (const target of targets) {
 
           // Every copy answered 2xx.
           const failed = replies.filter((r) => r.status < 200 || r.status > 299);
+          // On failure, show why: the services' error lines (a 5xx's cause is logged, not answered).
+          for (const service of failed.length > 0 ? services : []) {
+            console.error(
+              service.stdout
+                .split("\n")
+                .filter((line) => /"level":"(error|warn)"/.test(line))
+                .join("\n"),
+            );
+          }
           expect(failed.map((r) => [r.id, r.status, r.text])).toEqual([]);
 
           // Every delivery id processed exactly once: one answer that is not `duplicate`, across all receivers.

@@ -49,8 +49,38 @@ export interface DialectSpec {
   returning(columns: readonly string[]): string | undefined;
   /** Suffix of a `SELECT` that locks the rows it reads ("" where a transaction locks the whole database). */
   readonly lockRows: string;
+  /**
+   * Whether a locking `SELECT` may stand in a subquery (`FROM (SELECT … FOR UPDATE)`), so that
+   * one statement locks the rows of several tables. PostgreSQL documents it; for MySQL, where
+   * derived tables may be materialized or merged, each table is read by a statement of its own.
+   */
+  readonly locksInSubqueries: boolean;
   /** A statement bounding lock waits in the transaction about to start, if the dialect has one. */
   lockTimeout(ms: number): string | undefined;
+  /** Statements run once on each new connection of a pool clerk-sync opens (see `begin`). */
+  sessionSetup(lockTimeoutMs: number): readonly string[];
+  /**
+   * The statements, one round trip each, that open a READ COMMITTED transaction whose lock waits
+   * end after `lockTimeoutMs`. `setUp`: the connection comes from a pool clerk-sync opened, so
+   * its driver is known (`pg` runs the statements of one parameterless query together) and it
+   * ran `sessionSetup`.
+   */
+  begin(lockTimeoutMs: number, setUp: boolean): readonly string[];
+  /**
+   * Whether one statement may hold several writes to distinct rows (PostgreSQL's data-modifying
+   * `WITH` queries): the set-based batch then sends its writes as one statement.
+   */
+  readonly combinesWrites: boolean;
+  /**
+   * The primary query of a combined write (see `combinesWrites`) run outside a transaction: it
+   * bounds the statement's lock waits to `ms`. PostgreSQL runs a `WITH` statement's primary query
+   * first, then the data-modifying sub-statements it does not read, each to completion, so the
+   * bound is in place before any row lock is awaited (were that order to change, the waits would
+   * only be unbounded; the effect is the same).
+   */
+  lockTimeoutQuery(ms: number): string | undefined;
+  /** The most bind parameters one statement may carry. */
+  readonly maxBinds: number;
   /**
    * Whether an error means the transaction lost a race (deadlock, serialization failure, lock
    * wait timeout) and the whole transaction may succeed if run again.
@@ -103,7 +133,13 @@ export const SQLITE: DialectSpec = {
   placeholder: () => "?",
   // BEGIN IMMEDIATE takes the database's write lock: rows need no locks of their own.
   lockRows: "",
+  locksInSubqueries: true,
   lockTimeout: () => undefined,
+  sessionSetup: () => [],
+  begin: () => ["BEGIN IMMEDIATE"],
+  combinesWrites: false,
+  lockTimeoutQuery: () => undefined,
+  maxBinds: 32_766,
   isTransient: (error) => errorField(error, "code") === "SQLITE_BUSY",
 };
 
@@ -125,7 +161,18 @@ export const POSTGRES: DialectSpec = {
   ...onConflictShapes,
   placeholder: (n) => `$${n}`,
   lockRows: " FOR UPDATE",
+  locksInSubqueries: true,
   lockTimeout: (ms) => `SET LOCAL lock_timeout = ${Math.max(1, Math.round(ms))}`,
+  // lock_timeout stays per transaction (SET LOCAL): a session-wide one would also bound the
+  // waits of migrations and of the application's own queries on a shared pool.
+  sessionSetup: () => [],
+  begin: (ms, setUp) => {
+    const statements = ["BEGIN ISOLATION LEVEL READ COMMITTED", POSTGRES.lockTimeout(ms) as string];
+    return setUp ? [statements.join("; ")] : statements;
+  },
+  combinesWrites: true,
+  lockTimeoutQuery: (ms) => `SELECT set_config('lock_timeout', '${Math.max(1, Math.round(ms))}', true)`,
+  maxBinds: 65_535,
   isTransient: (error) => POSTGRES_TRANSIENT.has(errorField(error, "code") as string),
 };
 
@@ -167,7 +214,17 @@ export const MYSQL: DialectSpec = {
   stored: (_table, column) => backtick(column),
   returning: () => undefined,
   lockRows: " FOR UPDATE",
+  locksInSubqueries: false,
   lockTimeout: (ms) => `SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil(ms / 1000))}`,
+  sessionSetup: (ms) => ["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", MYSQL.lockTimeout(ms) as string],
+  begin: (ms, setUp) =>
+    setUp
+      ? ["START TRANSACTION"]
+      : ["SET TRANSACTION ISOLATION LEVEL READ COMMITTED", MYSQL.lockTimeout(ms) as string, "START TRANSACTION"],
+  combinesWrites: false,
+  lockTimeoutQuery: () => undefined,
+  // mysql2 interpolates the values into the text: no protocol limit, but the packet's (16 MiB by default).
+  maxBinds: 65_535,
   isTransient: (error) => MYSQL_TRANSIENT.has(errorField(error, "errno") as number),
 };
 

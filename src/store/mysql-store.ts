@@ -1,8 +1,8 @@
-import { Kysely, MysqlDialect, type MysqlPool } from "kysely";
+import { CompiledQuery, type DatabaseConnection, Kysely, MysqlDialect, type MysqlPool } from "kysely";
 import { ClerkSyncError } from "../core/errors.js";
 import type { ClerkSyncDatabase } from "./database.js";
 import { MYSQL } from "./dialects.js";
-import { createKyselyStore } from "./kysely-store.js";
+import { createKyselyStore, DEFAULT_LOCK_TIMEOUT_MS } from "./kysely-store.js";
 import type { ClerkSyncStore } from "./store.js";
 
 /** Give exactly one of `url`, `pool` or `kysely`. */
@@ -74,9 +74,13 @@ export async function openMysqlStore(options: MysqlStoreOptions): Promise<ClerkS
     // MariaDB's JSON is LONGTEXT and comes back as text: MySQL's JSON does too, so both behave alike.
     jsonStrings: true,
   });
-  const kysely = new Kysely<ClerkSyncDatabase>({ dialect: new MysqlDialect({ pool }) });
+  const session = MYSQL.sessionSetup(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+  const onCreateConnection = async (connection: DatabaseConnection) => {
+    for (const statement of session) await connection.executeQuery(CompiledQuery.raw(statement));
+  };
+  const kysely = new Kysely<ClerkSyncDatabase>({ dialect: new MysqlDialect({ pool, onCreateConnection }) });
   const concurrent = options.maxConcurrentBatches ?? Math.max(1, Math.min(4, poolSize - 1));
-  return createKyselyStore({ ...common, kysely, owned: true, maxConcurrentBatches: concurrent });
+  return createKyselyStore({ ...common, kysely, owned: true, maxConcurrentBatches: concurrent, setUp: true });
 }
 
 /** `mariadb://` is spelled `mysql://` for the driver. */

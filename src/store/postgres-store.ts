@@ -83,7 +83,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   pool.on("error", () => {});
   const kysely = new Kysely<ClerkSyncDatabase>({ dialect: new PostgresDialect({ pool }) });
   const concurrent = options.maxConcurrentBatches ?? Math.max(1, Math.min(4, poolSize - 1));
-  return createKyselyStore({ ...common, kysely, owned: true, schema, maxConcurrentBatches: concurrent });
+  return createKyselyStore({ ...common, kysely, owned: true, schema, maxConcurrentBatches: concurrent, setUp: true });
 }
 
 function parseInt8(value: string): number | string {

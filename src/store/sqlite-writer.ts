@@ -17,6 +17,7 @@ import type {
 } from "../core/transaction.js";
 import { SQLITE } from "./dialects.js";
 import { WalFlusher } from "./sqlite-durability.js";
+import { DELIVERIES, DELIVERY_COLUMNS, deliveryRow } from "./write-shapes.js";
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -190,20 +191,14 @@ class SqliteTransaction<Db> implements SyncTransaction<Db> {
     this.#countDuplicate = db.prepare(
       "UPDATE clerk_webhook_events SET delivery_count = delivery_count + 1, last_received_at = ?, last_outcome = 'duplicate' WHERE svix_id = ?",
     );
-    this.#insertDelivery = db.prepare(
-      `INSERT INTO clerk_webhook_events (svix_id, type, object_type, object_id, event_timestamp,
-        first_received_at, last_received_at, delivery_count, status, last_outcome, payload)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
-    );
+    const insert = `INSERT INTO ${DELIVERIES} (${DELIVERY_COLUMNS.join(", ")}) VALUES (${DELIVERY_COLUMNS.map(() => "?").join(", ")})`;
+    this.#insertDelivery = db.prepare(insert);
     this.#updateDelivery = db.prepare(
       `UPDATE clerk_webhook_events SET status = ?, last_outcome = ?, last_received_at = ?,
         delivery_count = delivery_count + 1, error_code = NULL, error_message = NULL WHERE svix_id = ?`,
     );
     this.#recordFailure = db.prepare(
-      `INSERT INTO clerk_webhook_events (svix_id, type, object_type, object_id, event_timestamp,
-        first_received_at, last_received_at, delivery_count, status, last_outcome, error_code, error_message, payload)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 1, 'failed', 'failed', ?, ?, ?)
-       ON CONFLICT (svix_id) DO UPDATE SET delivery_count = delivery_count + 1, last_received_at = excluded.last_received_at,
+      `${insert} ON CONFLICT (svix_id) DO UPDATE SET delivery_count = delivery_count + 1, last_received_at = excluded.last_received_at,
         error_code = CASE WHEN status = 'failed' THEN excluded.error_code ELSE error_code END,
         error_message = CASE WHEN status = 'failed' THEN excluded.error_message ELSE error_message END,
         last_outcome = CASE WHEN status = 'failed' THEN 'failed' ELSE last_outcome END`,
@@ -242,11 +237,11 @@ class SqliteTransaction<Db> implements SyncTransaction<Db> {
       this.#updateDelivery.run(status, status, record.receivedAt, svixId);
       return;
     }
-    this.#insertDelivery.run(...deliveryColumns(record), status, status, record.payload);
+    this.#insertDelivery.run(deliveryRow(record, status));
   }
 
   recordFailure(record: DeliveryRecord, error: { code: string; message: string }): void {
-    this.#recordFailure.run(...deliveryColumns(record), error.code, error.message, record.payload);
+    this.#recordFailure.run(deliveryRow(record, "failed", error));
   }
 
   readState(table: EntityTableName, id: string): EntityState | undefined {
@@ -303,17 +298,4 @@ class SqliteTransaction<Db> implements SyncTransaction<Db> {
     const def = CHILD_TABLES[table];
     this.#statement(`unchild:${table}`, () => `DELETE FROM ${table} WHERE ${def.parentColumn} = ?`).run(parentId);
   }
-}
-
-/** The leading columns of a `clerk_webhook_events` insert, in the statements' order. */
-function deliveryColumns(record: DeliveryRecord): unknown[] {
-  return [
-    record.svixId,
-    record.type,
-    record.objectType,
-    record.objectId,
-    record.eventTimestamp,
-    record.receivedAt,
-    record.receivedAt,
-  ];
 }

@@ -4,9 +4,12 @@ import { type DeliveryPlan, deliveryJob } from "../../src/core/apply.js";
 import { toStoreError } from "../../src/core/errors.js";
 import type { DeliveryRecord, SyncTransaction } from "../../src/core/transaction.js";
 import { migrationNames } from "../../src/store/migrations.js";
+import { openMysqlStore } from "../../src/store/mysql-store.js";
+import { openPostgresStore } from "../../src/store/postgres-store.js";
 import { findUserByEmail, findUserById } from "../../src/store/queries.js";
 import type { ClerkSyncStore } from "../../src/store/store.js";
 import { describeTarget, type StoreTarget } from "../helpers/databases.js";
+import { describePlanBatchConformance } from "./plan-batch-suite.js";
 
 export type { StoreTarget } from "../helpers/databases.js";
 
@@ -537,6 +540,29 @@ export function describeStoreConformance(target: StoreTarget): void {
       await inTx(store, (tx) => tx.markDeleted("clerk_users", "user_1", 200, false));
       expect(await findUserById(store, "user_1")).toBeUndefined();
       expect(await findUserById(store, "user_1", { includeDeleted: true })).toMatchObject({ deleted_at: 200 });
+    });
+
+    /** A receiver on the database of `of` (a network one) that waits at most `lockTimeoutMs` for a row lock. */
+    async function impatientSibling(of: ClerkSyncStore, lockTimeoutMs: number): Promise<ClerkSyncStore> {
+      const url = target.url?.(of);
+      if (url === undefined) throw new Error(`${target.name} has no URL for another process`);
+      if (of.dialect.name === "postgres") return openPostgresStore({ url, lockTimeoutMs });
+      return openMysqlStore({ url, lockTimeoutMs });
+    }
+
+    describePlanBatchConformance({
+      subject: () => store,
+      fresh: async () => {
+        const other = await target.fresh();
+        extra.push(other);
+        return other;
+      },
+      sibling: async (of, lockTimeoutMs) => {
+        const twin = lockTimeoutMs === undefined ? await target.sibling(of) : await impatientSibling(of, lockTimeoutMs);
+        extra.push(twin);
+        return twin;
+      },
+      locksRows: target.url !== undefined,
     });
 
     it("answers ping, and refuses work after close", async () => {
