@@ -1,59 +1,87 @@
-import { fsync, openSync } from "node:fs";
+import { fdatasync, openSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 
 /**
  * Makes SQLite commits durable without blocking the event loop. The connection runs WAL with
- * `synchronous = NORMAL`, so COMMIT writes the WAL without flushing it; `flush()` then fsyncs
- * the WAL file on libuv's thread pool. A commit is acknowledged only after a flush that started
- * after it completed: the same guarantee as `synchronous = FULL`, but the disk wait overlaps
- * with other work, and one fsync covers every commit made before it started (group commit).
+ * `synchronous = NORMAL`, so COMMIT writes the WAL without flushing it; `flush()` then syncs the
+ * WAL file (`fdatasync`, as SQLite itself does on Linux) on libuv's thread pool. A commit is
+ * acknowledged only after a sync that started after it completed: the same guarantee as
+ * `synchronous = FULL`, but the disk wait overlaps with other work, and one sync covers every
+ * commit made before it started (group commit).
+ *
+ * Up to `maxInFlight` syncs run at once: a commit made while a sync is under way starts its own
+ * rather than waiting for that one to end and then for its own. On a disk whose flushes now and
+ * then take many milliseconds, this bounds a commit's wait by one slow flush instead of two or
+ * more in a row.
+ *
+ * A failed sync fails the flusher for good: after a failed fsync, Linux may have dropped the
+ * pages it could not write and a later fsync can succeed without them, so nothing committed
+ * since can be called durable. Every flush then fails (the deliveries are answered 503 and
+ * retried by Svix); the process must be restarted, which recovers the WAL from disk.
  */
 export class WalFlusher {
   readonly #walPath: string;
+  readonly #maxInFlight: number;
+  readonly #sync: typeof fdatasync;
   #fd: number | undefined;
+  /** Commits so far, and how many of them the latest sync started covers. */
   #committed = 0;
-  #inFlight = false;
+  #startedUpTo = 0;
+  #inFlight = 0;
+  #failed: unknown;
   #waiters: { gen: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
-  constructor(databasePath: string) {
+  constructor(databasePath: string, options: { maxInFlight?: number; sync?: typeof fdatasync } = {}) {
     this.#walPath = `${databasePath}-wal`;
+    this.#maxInFlight = Math.max(1, options.maxInFlight ?? DEFAULT_SYNCS_IN_FLIGHT);
+    this.#sync = options.sync ?? fdatasync;
   }
 
   /** Call right after a COMMIT returns; resolves once that commit is on disk. */
   flush(): Promise<void> {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
     const gen = ++this.#committed;
     return new Promise((resolve, reject) => {
       this.#waiters.push({ gen, resolve, reject });
-      if (!this.#inFlight) this.#start();
+      if (this.#inFlight < this.#maxInFlight) this.#start();
     });
   }
 
   #start(): void {
-    this.#inFlight = true;
+    this.#inFlight++;
     const covered = this.#committed;
-    let fd: number;
+    this.#startedUpTo = covered;
     try {
       this.#fd ??= openSync(this.#walPath, "r");
-      fd = this.#fd;
     } catch (error) {
       this.#finish(covered, error);
       return;
     }
-    fsync(fd, (error) => this.#finish(covered, error ?? undefined));
+    this.#sync(this.#fd, (error) => this.#finish(covered, error ?? undefined));
   }
 
   #finish(covered: number, error: unknown): void {
-    this.#inFlight = false;
+    this.#inFlight--;
+    if (error !== undefined) this.#failed ??= error;
+    if (this.#failed !== undefined) {
+      for (const w of this.#waiters.splice(0)) w.reject(this.#failed);
+      return;
+    }
+    // Syncs may end out of order: each settles the commits made before it started.
     const done = this.#waiters.filter((w) => w.gen <= covered);
     this.#waiters = this.#waiters.filter((w) => w.gen > covered);
-    for (const w of done) {
-      if (error === undefined) w.resolve();
-      else w.reject(error);
-    }
-    if (this.#waiters.length > 0) this.#start();
+    for (const w of done) w.resolve();
+    // Commits made while every slot was taken: one sync covers them all.
+    if (this.#committed > this.#startedUpTo) this.#start();
   }
 }
+
+/**
+ * Syncs of the WAL under way at once. libuv's thread pool has 4 threads by default; one is left
+ * for the process's other file system work.
+ */
+const DEFAULT_SYNCS_IN_FLIGHT = 3;
 
 const CHECKPOINTER = `
 const { parentPort, workerData } = require("node:worker_threads");
