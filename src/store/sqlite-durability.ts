@@ -2,6 +2,9 @@ import { fdatasync, openSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 
+/** How a file's data is made durable: `fdatasync`'s signature (tests pass their own). */
+export type SyncFile = (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => void;
+
 /**
  * Makes SQLite commits durable without blocking the event loop. The connection runs WAL with
  * `synchronous = NORMAL`, so COMMIT writes the WAL without flushing it; `flush()` then syncs the
@@ -23,7 +26,7 @@ import { Worker } from "node:worker_threads";
 export class WalFlusher {
   readonly #walPath: string;
   readonly #maxInFlight: number;
-  readonly #sync: typeof fdatasync;
+  readonly #sync: SyncFile;
   #fd: number | undefined;
   /** Commits so far, and how many of them the latest sync started covers. */
   #committed = 0;
@@ -32,10 +35,15 @@ export class WalFlusher {
   #failed: unknown;
   #waiters: { gen: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
-  constructor(databasePath: string, options: { maxInFlight?: number; sync?: typeof fdatasync } = {}) {
+  constructor(databasePath: string, options: { maxInFlight?: number; sync?: SyncFile | undefined } = {}) {
     this.#walPath = `${databasePath}-wal`;
     this.#maxInFlight = Math.max(1, options.maxInFlight ?? DEFAULT_SYNCS_IN_FLIGHT);
     this.#sync = options.sync ?? fdatasync;
+  }
+
+  /** The error of the sync that failed, once one has: every flush fails from then on. */
+  get failure(): unknown {
+    return this.#failed;
   }
 
   /** Call right after a COMMIT returns; resolves once that commit is on disk. */
@@ -63,7 +71,10 @@ export class WalFlusher {
 
   #finish(covered: number, error: unknown): void {
     this.#inFlight--;
-    if (error !== undefined) this.#failed ??= error;
+    if (error !== undefined && this.#failed === undefined) {
+      this.#failed = error;
+      process.emitWarning(`clerk-sync: syncing the SQLite WAL failed; every delivery fails until a restart: ${error}`);
+    }
     if (this.#failed !== undefined) {
       for (const w of this.#waiters.splice(0)) w.reject(this.#failed);
       return;

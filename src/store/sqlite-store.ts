@@ -54,6 +54,14 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
     pendingMigrations: () => pendingMigrations(db as Kysely<unknown>, SQLITE),
     async ping() {
       if (closed) throw new Error("The store is closed");
+      const unsynced = writer.durabilityFailure ?? thread?.durabilityFailure;
+      if (unsynced !== undefined) {
+        throw new ClerkSyncError(
+          "store_unavailable",
+          "SQLite can no longer make commits durable (a sync of its WAL failed); restart the service",
+          { cause: unsynced },
+        );
+      }
       sqlite.prepare("SELECT 1").get();
     },
     async close() {

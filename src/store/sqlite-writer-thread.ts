@@ -12,7 +12,7 @@ import type { Settled } from "../core/transaction.js";
  * The version of the messages below. A bundled copy of clerk-sync (Next.js) starts the worker
  * from the installed package's files; should the two differ, the worker declines to run.
  */
-export const WRITER_PROTOCOL = 1;
+export const WRITER_PROTOCOL = 2;
 
 /** What the writer thread is started with. */
 export interface WriterThreadData {
@@ -26,8 +26,13 @@ export type WriterRequest = { readonly id: number; readonly plans: readonly Deli
 export type WriterSettled =
   | { readonly ok: true; readonly value: DeliveryOutcome }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly cause: string };
-/** Writer → main: started, or a batch's results (once durable). */
-export type WriterReply = { readonly id: number; readonly results: readonly WriterSettled[] } | "ready";
+/**
+ * Writer → main: started, or a batch's results (once durable); `unsynced`: the WAL sync failed,
+ * and no commit can be made durable any more (see `WalFlusher`).
+ */
+export type WriterReply =
+  | { readonly id: number; readonly results: readonly WriterSettled[]; readonly unsynced?: string }
+  | "ready";
 
 /**
  * The worker's module: beside this one, or, when a bundler inlined clerk-sync (this module is
@@ -70,6 +75,7 @@ export class WriterThread {
   readonly #ready: Promise<boolean>;
   #nextId = 0;
   #alive = true;
+  #unsynced: string | undefined;
 
   private constructor(entry: URL, data: WriterThreadData) {
     const fromSource = entry.pathname.endsWith(".ts");
@@ -109,6 +115,11 @@ export class WriterThread {
     });
   }
 
+  /** Why the thread's commits can no longer be made durable (a failed WAL sync), or undefined. */
+  get durabilityFailure(): string | undefined {
+    return this.#unsynced;
+  }
+
   /** Lets the batches under way finish, then closes the thread's connection. */
   async close(): Promise<void> {
     // Batches handed to run() before close() are posted before "close" (same promise, earlier turn).
@@ -122,6 +133,7 @@ export class WriterThread {
 
   #settle(message: WriterReply): void {
     if (message === "ready") return;
+    this.#unsynced ??= message.unsynced;
     const waiting = this.#waiting.get(message.id);
     if (!waiting) return;
     this.#waiting.delete(message.id);

@@ -34,7 +34,9 @@ async function apply(message: Exclude<WriterRequest, "close">): Promise<void> {
     const coded = toStoreError(r.error);
     return { ok: false, code: coded.code, message: coded.message, cause: String(coded.cause ?? coded) };
   });
-  port?.postMessage({ id: message.id, results } satisfies WriterReply);
+  const failure = writer.durabilityFailure;
+  const unsynced = failure === undefined ? {} : { unsynced: String(failure) };
+  port?.postMessage({ id: message.id, results, ...unsynced } satisfies WriterReply);
 }
 
 port.on("message", async (message: WriterRequest) => {

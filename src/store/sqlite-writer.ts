@@ -16,7 +16,7 @@ import type {
   SyncTransaction,
 } from "../core/transaction.js";
 import { SQLITE } from "./dialects.js";
-import { WalFlusher } from "./sqlite-durability.js";
+import { type SyncFile, WalFlusher } from "./sqlite-durability.js";
 import { DELIVERIES, DELIVERY_COLUMNS, deliveryRow } from "./write-shapes.js";
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -67,10 +67,10 @@ export class SqliteWriter<Db> {
   #tx: SqliteTransaction<Db> | undefined;
   #transactions: Promise<void> = Promise.resolve();
 
-  constructor(sqlite: Database.Database, db: Db, options: { onDisk: boolean; lockTimeoutMs: number }) {
+  constructor(sqlite: Database.Database, db: Db, options: { onDisk: boolean; lockTimeoutMs: number; sync?: SyncFile }) {
     this.#sqlite = sqlite;
     this.#db = db;
-    this.#flusher = options.onDisk ? new WalFlusher(sqlite.name) : undefined;
+    this.#flusher = options.onDisk ? new WalFlusher(sqlite.name, { sync: options.sync }) : undefined;
     this.#lockTimeoutMs = options.lockTimeoutMs;
     this.#begin = sqlite.prepare("BEGIN IMMEDIATE");
     this.#commit = sqlite.prepare("COMMIT");
@@ -101,6 +101,11 @@ export class SqliteWriter<Db> {
       () => this.#transaction(jobs),
       (results) => results.some((r) => r.ok),
     ).catch((error: unknown) => jobs.map(() => ({ ok: false, error })));
+  }
+
+  /** Why commits can no longer be made durable (a failed WAL sync), or undefined. */
+  get durabilityFailure(): unknown {
+    return this.#flusher?.failure;
   }
 
   /** Resolves once no transaction is under way. */
