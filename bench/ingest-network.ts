@@ -303,8 +303,9 @@ async function checkRows(
 
 /**
  * A TCP proxy between clerk-sync and the database that counts the commands the client sends,
- * by kind: PostgreSQL simple queries (`Q`) and extended-protocol `Parse` texts, MySQL
- * `COM_QUERY` texts. Each is one round trip (a Sync per extended query).
+ * by kind: PostgreSQL simple queries (`Q`) and extended-protocol runs (`Bind`, counted under the
+ * text its statement was parsed from, prepared or not), MySQL `COM_QUERY` texts. Each is one
+ * round trip (a Sync per extended query).
  */
 class CountingProxy {
   readonly counts = new Map<string, number>();
@@ -353,6 +354,7 @@ class CountingProxy {
   #postgresParser(): (chunk: Buffer) => void {
     let buf = Buffer.alloc(0);
     let started = false;
+    const texts = new Map<string, string>();
     return (chunk) => {
       buf = Buffer.concat([buf, chunk]);
       for (;;) {
@@ -372,8 +374,18 @@ class CountingProxy {
         const body = buf.subarray(5, 1 + length);
         if (type === "Q") this.#count(body.toString("utf8", 0, body.indexOf(0)));
         if (type === "P") {
+          // Parse: statement name, text. A named (prepared) statement is parsed once per connection.
           const nameEnd = body.indexOf(0);
-          this.#count(body.toString("utf8", nameEnd + 1, body.indexOf(0, nameEnd + 1)));
+          texts.set(
+            body.toString("utf8", 0, nameEnd),
+            body.toString("utf8", nameEnd + 1, body.indexOf(0, nameEnd + 1)),
+          );
+        }
+        if (type === "B") {
+          // Bind: portal name, statement name; one per run of an extended-protocol statement.
+          const portalEnd = body.indexOf(0);
+          const name = body.toString("utf8", portalEnd + 1, body.indexOf(0, portalEnd + 1));
+          this.#count(texts.get(name) ?? `(prepared statement ${name})`);
         }
         buf = buf.subarray(1 + length);
       }

@@ -3,14 +3,12 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import { type DeliveryPlan, deliveryJob } from "../src/core/apply.js";
-import { mapEvent } from "../src/core/mappers.js";
-import { parseEvent } from "../src/core/validate.js";
+import { deliveryJob } from "../src/core/apply.js";
 import { openSqliteStore } from "../src/store/sqlite-store.js";
 import { configureSqlite, SqliteWriter } from "../src/store/sqlite-writer.js";
 import { describeStoreConformance } from "./conformance/store-suite.js";
 import { sqliteFileTarget } from "./helpers/databases.js";
-import { userData, userEvent } from "./helpers/events.js";
+import { userPlan } from "./helpers/events.js";
 import { useTempDirs } from "./helpers/tmp.js";
 
 describeStoreConformance(sqliteFileTarget());
@@ -71,24 +69,3 @@ describe("SQLite durability", () => {
     }
   });
 });
-
-/** A user.created delivery with no hooks, as the engine plans it. */
-function userPlan(userId: string): DeliveryPlan {
-  const event = userEvent("user.created", userData(userId, 1_700_000_000_000));
-  const payload = JSON.stringify(event);
-  const parsed = parseEvent(payload);
-  if (!parsed.known) throw new Error("user.created is a known type");
-  return {
-    record: {
-      svixId: `msg_${userId}`,
-      type: "user.created",
-      objectType: "user",
-      objectId: userId,
-      eventTimestamp: 1_700_000_000_000,
-      receivedAt: Date.now(),
-      payload,
-    },
-    mutations: mapEvent(parsed.event),
-    hard: false,
-  };
-}

@@ -35,6 +35,8 @@ export interface KyselyStoreOptions {
    * `dialect.sessionSetup`, so a transaction opens in fewer round trips (see `DialectSpec.begin`).
    */
   setUp?: boolean | undefined;
+  /** Asks for a set-based batch's statement text to be sent prepared (see `PreparedTexts`). */
+  prepare?: ((text: string) => void) | undefined;
 }
 
 /**
@@ -57,6 +59,7 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
     begin: dialect.begin(lockTimeoutMs, options.setUp ?? false),
     lockTimeoutMs,
     isTransient: (error) => isTransient(dialect, error),
+    prepare: options.prepare,
   });
   const lockTimeout = dialect.lockTimeout(lockTimeoutMs);
   let closed = false;

@@ -57,6 +57,8 @@ export interface PlanBatchOptions {
   readonly lockTimeoutMs: number;
   /** Whether a lost race (deadlock, lock timeout) is in `error`: the whole batch is then run again. */
   readonly isTransient: (error: unknown) => boolean;
+  /** Asks for a statement text to be sent prepared, where the store can (`PreparedTexts`). */
+  readonly prepare?: ((text: string) => void) | undefined;
 }
 
 /**
@@ -93,8 +95,11 @@ export class PlanBatches {
   /** Applies `plans` (from {@link setBasedPlans}), answering their outcomes in order. */
   run(plans: readonly DeliveryPlan[]): Promise<DeliveryOutcome[]> {
     return this.#db.connection().execute(async (conn) => {
-      const run = async (s: Statement) =>
-        (await conn.executeQuery<Record<string, unknown>>(CompiledQuery.raw(s.text, s.values))).rows;
+      const run = async (s: Statement) => {
+        // Statements with values: those without (BEGIN, COMMIT) go by the simple protocol.
+        if (s.values.length > 0) this.#options.prepare?.(s.text);
+        return (await conn.executeQuery<Record<string, unknown>>(CompiledQuery.raw(s.text, s.values))).rows;
+      };
       if (this.#tryBlind()) {
         const outcomes = await this.#blind(run, plans);
         this.#sinceBlindMiss = outcomes === undefined ? 0 : undefined;

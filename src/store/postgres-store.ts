@@ -3,6 +3,7 @@ import { ClerkSyncError } from "../core/errors.js";
 import type { ClerkSyncDatabase } from "./database.js";
 import { POSTGRES } from "./dialects.js";
 import { createKyselyStore } from "./kysely-store.js";
+import { PreparedTexts, preparingPool } from "./pg-prepared.js";
 import type { ClerkSyncStore } from "./store.js";
 
 /** Give exactly one of `url`, `pool` or `kysely`. */
@@ -30,6 +31,14 @@ export interface PostgresStoreOptions {
   maxConcurrentBatches?: number;
   /** Longest wait for a row locked by another receiver, in ms (then 503). Default 5000. */
   lockTimeoutMs?: number;
+  /**
+   * Send the statements of set-based batches as prepared statements (with `url` only): the
+   * server parses and plans each batch shape once per connection. Turn off behind a pooler
+   * that does not carry prepared statements across its server connections (PgBouncer in
+   * transaction mode before 1.21, or without `max_prepared_statements`). Also
+   * `?prepared_statements=false` in the URL. Default true.
+   */
+  preparedStatements?: boolean;
 }
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -64,7 +73,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     const kysely = new Kysely<ClerkSyncDatabase>({ dialect: new PostgresDialect({ pool: borrowed }) });
     return createKyselyStore({ ...common, kysely, owned: true });
   }
-  const { connectionString, schema } = postgresConnection(options.url as string, options.schema);
+  const { connectionString, schema, preparedStatements } = postgresConnection(options.url as string, options.schema);
   const pg = await loadDriver();
   const poolSize = options.poolSize ?? 10;
   const int8 = pg.types.builtins.INT8;
@@ -81,9 +90,20 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   });
   // An idle connection that the server drops emits "error"; without a listener the process exits.
   pool.on("error", () => {});
-  const kysely = new Kysely<ClerkSyncDatabase>({ dialect: new PostgresDialect({ pool }) });
+  // The set-based batches' statements go prepared on the connections of this pool.
+  const texts = (options.preparedStatements ?? preparedStatements ?? true) ? new PreparedTexts() : undefined;
+  const dialect = new PostgresDialect({ pool: texts ? preparingPool(pool, texts) : pool });
+  const kysely = new Kysely<ClerkSyncDatabase>({ dialect });
   const concurrent = options.maxConcurrentBatches ?? Math.max(1, Math.min(4, poolSize - 1));
-  return createKyselyStore({ ...common, kysely, owned: true, schema, maxConcurrentBatches: concurrent, setUp: true });
+  return createKyselyStore({
+    ...common,
+    kysely,
+    owned: true,
+    schema,
+    maxConcurrentBatches: concurrent,
+    setUp: true,
+    prepare: texts && ((text) => texts.register(text)),
+  });
 }
 
 function parseInt8(value: string): number | string {
@@ -100,27 +120,36 @@ function schemaNeedsUrl(): ClerkSyncError {
 
 /**
  * The connection string for `pg`: clerk-sync's `?schema=` (or the `schema` option) becomes
- * `-c search_path=…` in the URL's `options` parameter, kept with any options already there.
+ * `-c search_path=…` in the URL's `options` parameter, kept with any options already there;
+ * clerk-sync's `?prepared_statements=` is taken out and answered apart.
  */
 export function postgresConnection(
   url: string,
   schemaOption?: string,
-): { connectionString: string; schema: string | undefined } {
+): { connectionString: string; schema: string | undefined; preparedStatements: boolean | undefined } {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new ClerkSyncError("invalid_config", "DATABASE_URL is not a valid postgres:// URL");
   }
+  const prepared = parsed.searchParams.get("prepared_statements");
+  if (prepared !== null && prepared !== "true" && prepared !== "false") {
+    throw new ClerkSyncError("invalid_config", "DATABASE_URL's prepared_statements must be true or false");
+  }
+  const preparedStatements = prepared === null ? undefined : prepared === "true";
+  parsed.searchParams.delete("prepared_statements");
   const schema = schemaOption ?? parsed.searchParams.get("schema") ?? undefined;
-  if (schema === undefined) return { connectionString: url, schema };
+  if (schema === undefined) {
+    return { connectionString: prepared === null ? url : parsed.toString(), schema, preparedStatements };
+  }
   if (!SCHEMA_NAME.test(schema)) {
     throw new ClerkSyncError("invalid_config", `PostgreSQL schema "${schema}" must be letters, digits and _`);
   }
   parsed.searchParams.delete("schema");
   const options = [parsed.searchParams.get("options"), `-c search_path=${schema}`].filter(Boolean).join(" ");
   parsed.searchParams.set("options", options);
-  return { connectionString: parsed.toString(), schema };
+  return { connectionString: parsed.toString(), schema, preparedStatements };
 }
 
 type PgModule = typeof import("pg");
