@@ -3,6 +3,12 @@ import { ClerkSyncError } from "../core/errors.js";
 import type { ClerkSyncDatabase } from "./database.js";
 import { MYSQL } from "./dialects.js";
 import { createKyselyStore, DEFAULT_LOCK_TIMEOUT_MS } from "./kysely-store.js";
+import {
+  executingPool,
+  MAX_PREPARED_PER_CONNECTION,
+  PreparedTexts,
+  takePreparedStatementsParam,
+} from "./prepared-statements.js";
 import type { ClerkSyncStore } from "./store.js";
 
 /** Give exactly one of `url`, `pool` or `kysely`. */
@@ -28,6 +34,13 @@ export interface MysqlStoreOptions {
   maxConcurrentBatches?: number;
   /** Longest wait for a row locked by another receiver, in ms, rounded up to seconds (then 503). Default 5000. */
   lockTimeoutMs?: number;
+  /**
+   * Run the statements of set-based batches as prepared statements (with `url` only): the
+   * server parses each batch shape once per connection, and values travel in the binary
+   * protocol rather than escaped into the text. Turn off behind a proxy that does not support
+   * them. Also `?prepared_statements=false` in the URL. Default true.
+   */
+  preparedStatements?: boolean;
 }
 
 /**
@@ -62,12 +75,16 @@ export async function openMysqlStore(options: MysqlStoreOptions): Promise<ClerkS
     const kysely = new Kysely<ClerkSyncDatabase>({ dialect: new MysqlDialect({ pool: borrowed }) });
     return createKyselyStore({ ...common, kysely, owned: true });
   }
-  const uri = mysqlUri(options.url as string);
+  const parsed = new URL(mysqlUri(options.url as string));
+  const preparedStatements = options.preparedStatements ?? takePreparedStatementsParam(parsed) ?? true;
+  const uri = parsed.toString();
   const mysql = await loadDriver();
   const poolSize = options.poolSize ?? 10;
   const pool = mysql.createPool({
     uri,
     connectionLimit: poolSize,
+    // The set-based batches' prepared statements kept per connection (least recently used closed).
+    maxPreparedStatements: MAX_PREPARED_PER_CONNECTION,
     connectTimeout: 5000,
     // Numbers beyond 2^53 as strings rather than rounded; times are epoch ms.
     supportBigNumbers: true,
@@ -78,9 +95,18 @@ export async function openMysqlStore(options: MysqlStoreOptions): Promise<ClerkS
   const onCreateConnection = async (connection: DatabaseConnection) => {
     for (const statement of session) await connection.executeQuery(CompiledQuery.raw(statement));
   };
-  const kysely = new Kysely<ClerkSyncDatabase>({ dialect: new MysqlDialect({ pool, onCreateConnection }) });
+  const texts = preparedStatements ? new PreparedTexts() : undefined;
+  const dialect = new MysqlDialect({ pool: texts ? executingPool(pool, texts) : pool, onCreateConnection });
+  const kysely = new Kysely<ClerkSyncDatabase>({ dialect });
   const concurrent = options.maxConcurrentBatches ?? Math.max(1, Math.min(4, poolSize - 1));
-  return createKyselyStore({ ...common, kysely, owned: true, maxConcurrentBatches: concurrent, setUp: true });
+  return createKyselyStore({
+    ...common,
+    kysely,
+    owned: true,
+    maxConcurrentBatches: concurrent,
+    setUp: true,
+    prepare: texts && ((text) => texts.register(text)),
+  });
 }
 
 /** `mariadb://` is spelled `mysql://` for the driver. */

@@ -3,7 +3,7 @@ import { ClerkSyncError } from "../core/errors.js";
 import type { ClerkSyncDatabase } from "./database.js";
 import { POSTGRES } from "./dialects.js";
 import { createKyselyStore } from "./kysely-store.js";
-import { PreparedTexts, preparingPool } from "./pg-prepared.js";
+import { PreparedTexts, preparingPool, takePreparedStatementsParam } from "./prepared-statements.js";
 import type { ClerkSyncStore } from "./store.js";
 
 /** Give exactly one of `url`, `pool` or `kysely`. */
@@ -133,15 +133,10 @@ export function postgresConnection(
   } catch {
     throw new ClerkSyncError("invalid_config", "DATABASE_URL is not a valid postgres:// URL");
   }
-  const prepared = parsed.searchParams.get("prepared_statements");
-  if (prepared !== null && prepared !== "true" && prepared !== "false") {
-    throw new ClerkSyncError("invalid_config", "DATABASE_URL's prepared_statements must be true or false");
-  }
-  const preparedStatements = prepared === null ? undefined : prepared === "true";
-  parsed.searchParams.delete("prepared_statements");
+  const preparedStatements = takePreparedStatementsParam(parsed);
   const schema = schemaOption ?? parsed.searchParams.get("schema") ?? undefined;
   if (schema === undefined) {
-    return { connectionString: prepared === null ? url : parsed.toString(), schema, preparedStatements };
+    return { connectionString: preparedStatements === undefined ? url : parsed.toString(), schema, preparedStatements };
   }
   if (!SCHEMA_NAME.test(schema)) {
     throw new ClerkSyncError("invalid_config", `PostgreSQL schema "${schema}" must be letters, digits and _`);

@@ -2,10 +2,11 @@ import { type Kysely, sql } from "kysely";
 import pg from "pg";
 import { afterAll, expect, it } from "vitest";
 import { deliveryJob } from "../src/core/apply.js";
-import { PreparedTexts, preparingPool } from "../src/store/pg-prepared.js";
+import { openMysqlStore } from "../src/store/mysql-store.js";
 import { openPostgresStore } from "../src/store/postgres-store.js";
+import { PreparedTexts, preparingPool } from "../src/store/prepared-statements.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
-import { describeTarget, postgresTarget } from "./helpers/databases.js";
+import { describeTarget, mysqlTarget, postgresTarget } from "./helpers/databases.js";
 import { userPlan } from "./helpers/events.js";
 
 const target = await postgresTarget();
@@ -91,4 +92,41 @@ describeTarget(target, "PostgreSQL prepared statements", () => {
       await pool.end();
     }
   });
+});
+
+const mysqlDb = await mysqlTarget();
+
+/** Prepared statements run on the connection that runs this query (MySQL keeps the count per session). */
+async function executedHere(db: Kysely<unknown>): Promise<number> {
+  const { rows } = await sql<{ Value: string }>`show session status like 'Com_stmt_execute'`.execute(db);
+  return Number(rows[0]?.Value ?? 0);
+}
+
+describeTarget(mysqlDb, "MySQL prepared statements", () => {
+  const opened: ClerkSyncStore[] = [];
+  afterAll(async () => {
+    for (const store of opened) await store.close();
+  });
+
+  for (const prepared of [true, false]) {
+    it(`runs the set-based batches' statements ${prepared ? "prepared" : "as text with ?prepared_statements=false"}`, async () => {
+      const fresh = await mysqlDb.fresh();
+      opened.push(fresh);
+      await fresh.migrate();
+      const url = new URL(mysqlDb.url?.(fresh) as string);
+      if (!prepared) url.searchParams.set("prepared_statements", "false");
+      const store = await openMysqlStore({ url: url.toString(), poolSize: 1 });
+      opened.push(store);
+      const ids = Array.from({ length: 4 }, (_, i) => `user_mysql_prepared_${prepared}_${i}`);
+      for (const pair of [ids.slice(0, 2), ids.slice(2)]) {
+        const results = await store.runBatch(pair.map((id) => deliveryJob(userPlan(id))));
+        expect(results).toEqual(pair.map(() => ({ ok: true, value: "applied" })));
+      }
+      const executed = await executedHere(store.db as Kysely<unknown>);
+      if (prepared) expect(executed).toBeGreaterThanOrEqual(2);
+      else expect(executed).toBe(0);
+      const { rows } = await sql<{ id: string }>`select id from clerk_users order by id`.execute(store.db);
+      expect(rows.map((r) => r.id)).toEqual(ids);
+    });
+  }
 });
