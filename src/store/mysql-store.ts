@@ -76,7 +76,9 @@ export async function openMysqlStore(options: MysqlStoreOptions): Promise<ClerkS
     return createKyselyStore({ ...common, kysely, owned: true });
   }
   const parsed = new URL(mysqlUri(options.url as string));
-  const preparedStatements = options.preparedStatements ?? takePreparedStatementsParam(parsed) ?? true;
+  // Taken out of the URL either way: mysql2 warns about options it does not know.
+  const fromUrl = takePreparedStatementsParam(parsed);
+  const preparedStatements = options.preparedStatements ?? fromUrl ?? true;
   const uri = parsed.toString();
   const mysql = await loadDriver();
   const poolSize = options.poolSize ?? 10;
