@@ -1,8 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { fdatasync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { deliveryJob } from "../src/core/apply.js";
 import { WalFlusher } from "../src/store/sqlite-durability.js";
+import { openSqliteStore } from "../src/store/sqlite-store.js";
+import { configureSqlite, SqliteWriter } from "../src/store/sqlite-writer.js";
+import { userPlan } from "./helpers/events.js";
+import { useTempDirs } from "./helpers/tmp.js";
 
 /** A stand-in for fdatasync whose calls the test ends, in any order. */
 class Syncs {
@@ -94,5 +100,40 @@ describe("WalFlusher", () => {
   it("makes commits durable with the real fdatasync", async () => {
     const flusher = new WalFlusher(db);
     await expect(Promise.all([flusher.flush(), flusher.flush(), flusher.flush()])).resolves.toHaveLength(3);
+  });
+});
+
+describe("SqliteWriter after a failed WAL sync", () => {
+  const tempDir = useTempDirs("durability");
+
+  it("after a failed WAL sync, no delivery is acknowledged, the one under way included", async () => {
+    const filename = join(tempDir(), "unsynced.db");
+    const store = openSqliteStore({ filename });
+    await store.migrate();
+    await store.close();
+    const sqlite = new Database(filename);
+    try {
+      configureSqlite(sqlite);
+      let fail = false;
+      const writer = new SqliteWriter(sqlite, null, {
+        onDisk: true,
+        lockTimeoutMs: 1000,
+        sync: (fd, callback) =>
+          fail ? callback(Object.assign(new Error("EIO"), { code: "EIO" })) : fdatasync(fd, callback),
+      });
+      const [first] = await writer.run([deliveryJob<null>(userPlan("user_synced"))]);
+      expect(first).toEqual({ ok: true, value: "applied" });
+      expect(writer.durabilityFailure).toBeUndefined();
+      fail = true;
+      const [second] = await writer.run([deliveryJob<null>(userPlan("user_unsynced"))]);
+      expect(second?.ok).toBe(false);
+      expect(writer.durabilityFailure).toMatchObject({ code: "EIO" });
+      // The disk came back: nothing committed since the failure can be vouched for all the same.
+      fail = false;
+      const [third] = await writer.run([deliveryJob<null>(userPlan("user_after"))]);
+      expect(third?.ok).toBe(false);
+    } finally {
+      sqlite.close();
+    }
   });
 });

@@ -1,11 +1,8 @@
-import { fdatasync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { deliveryJob } from "../src/core/apply.js";
 import { openSqliteStore } from "../src/store/sqlite-store.js";
-import { configureSqlite, SqliteWriter } from "../src/store/sqlite-writer.js";
 import { describeStoreConformance } from "./conformance/store-suite.js";
 import { sqliteFileTarget } from "./helpers/databases.js";
 import { userPlan } from "./helpers/events.js";
@@ -31,41 +28,6 @@ describe("SQLite writer thread", () => {
       expect(rows.map((r) => r.id)).toEqual(plans.map((p) => p.record.objectId));
     } finally {
       await reopened.close();
-    }
-  });
-});
-
-describe("SQLite durability", () => {
-  const tempDir = useTempDirs("durability");
-
-  it("after a failed WAL sync, no delivery is acknowledged, the one under way included", async () => {
-    const filename = join(tempDir(), "unsynced.db");
-    const store = openSqliteStore({ filename });
-    await store.migrate();
-    await store.close();
-    const sqlite = new Database(filename);
-    try {
-      configureSqlite(sqlite);
-      let fail = false;
-      const writer = new SqliteWriter(sqlite, null, {
-        onDisk: true,
-        lockTimeoutMs: 1000,
-        sync: (fd, callback) =>
-          fail ? callback(Object.assign(new Error("EIO"), { code: "EIO" })) : fdatasync(fd, callback),
-      });
-      const [first] = await writer.run([deliveryJob<null>(userPlan("user_synced"))]);
-      expect(first).toEqual({ ok: true, value: "applied" });
-      expect(writer.durabilityFailure).toBeUndefined();
-      fail = true;
-      const [second] = await writer.run([deliveryJob<null>(userPlan("user_unsynced"))]);
-      expect(second?.ok).toBe(false);
-      expect(writer.durabilityFailure).toMatchObject({ code: "EIO" });
-      // The disk came back: nothing committed since the failure can be vouched for all the same.
-      fail = false;
-      const [third] = await writer.run([deliveryJob<null>(userPlan("user_after"))]);
-      expect(third?.ok).toBe(false);
-    } finally {
-      sqlite.close();
     }
   });
 });
