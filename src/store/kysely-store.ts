@@ -77,10 +77,16 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
     return schema;
   }
 
-  /** The batch set-based when it can be, and when that succeeds; else job by job. */
-  async function attempt<T>(jobs: readonly BatchJob<T, Db>[]): Promise<Settled<T>[]> {
+  /**
+   * The batch set-based when it can be (and `setBased`), and when that succeeds; else job by job.
+   * A set-based batch that lost a race runs job by job when tried again: its statement's parts
+   * take their locks in an order PostgreSQL does not promise (data-modifying `WITH` queries run
+   * concurrently), so receivers writing the same rows can deadlock again and again; job by job,
+   * every receiver takes them in `lockOrder`.
+   */
+  async function attempt<T>(jobs: readonly BatchJob<T, Db>[], setBased: boolean): Promise<Settled<T>[]> {
     const order = lockOrder(jobs);
-    const plans = setBasedPlans(jobs, order);
+    const plans = setBased ? setBasedPlans(jobs, order) : undefined;
     if (plans !== undefined) {
       try {
         const outcomes = await planBatches.run(plans);
@@ -140,7 +146,7 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
       for (let run = 1; ; run++) {
         try {
           if (closed) throw new Error("The store is closed");
-          return await attempt(jobs);
+          return await attempt(jobs, run === 1);
         } catch (error) {
           const again = run < maxAttempts && Date.now() - started < lockTimeoutMs && isTransient(dialect, error);
           if (!again) return jobs.map(() => ({ ok: false, error }));
