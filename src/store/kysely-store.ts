@@ -77,13 +77,7 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
     return schema;
   }
 
-  /**
-   * The batch set-based when it can be (and `setBased`), and when that succeeds; else job by job.
-   * A set-based batch that lost a race runs job by job when tried again: its statement's parts
-   * take their locks in an order PostgreSQL does not promise (data-modifying `WITH` queries run
-   * concurrently), so receivers writing the same rows can deadlock again and again; job by job,
-   * every receiver takes them in `lockOrder`.
-   */
+  /** The batch set-based when it can be (and `setBased`), and when that succeeds; else job by job. */
   async function attempt<T>(jobs: readonly BatchJob<T, Db>[], setBased: boolean): Promise<Settled<T>[]> {
     const order = lockOrder(jobs);
     const plans = setBased ? setBasedPlans(jobs, order) : undefined;
@@ -122,6 +116,26 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
     }
   }
 
+  /**
+   * Runs `jobs` as one batch, again (after a jittered back-off) while it loses races, within
+   * bounds. Set-based only on the first run, if `setBased`: the runs after a lost race go job by
+   * job, whose statements take their locks in the order the sync rules write.
+   */
+  async function retried<T>(jobs: readonly BatchJob<T, Db>[], setBased: boolean): Promise<Settled<T>[]> {
+    const started = Date.now();
+    for (let run = 1; ; run++) {
+      try {
+        if (closed) throw new Error("The store is closed");
+        return await attempt(jobs, setBased && run === 1);
+      } catch (error) {
+        const again = run < maxAttempts && Date.now() - started < lockTimeoutMs && isTransient(dialect, error);
+        if (!again) return jobs.map(() => ({ ok: false, error }));
+        // Jittered back-off so that the receivers that collided do not collide again.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** run));
+      }
+    }
+  }
+
   return {
     dialect,
     db,
@@ -142,18 +156,23 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
       if (options.owned) await db.destroy();
     },
     async runBatch<T>(jobs: readonly BatchJob<T, Db>[]): Promise<Settled<T>[]> {
-      const started = Date.now();
-      for (let run = 1; ; run++) {
-        try {
-          if (closed) throw new Error("The store is closed");
-          return await attempt(jobs, run === 1);
-        } catch (error) {
-          const again = run < maxAttempts && Date.now() - started < lockTimeoutMs && isTransient(dialect, error);
-          if (!again) return jobs.map(() => ({ ok: false, error }));
-          // Jittered back-off so that the receivers that collided do not collide again.
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** run));
-        }
+      if (jobs.length === 1) return retried(jobs, true);
+      try {
+        if (closed) throw new Error("The store is closed");
+        return await attempt(jobs, true);
+      } catch (error) {
+        if (!isTransient(dialect, error)) return jobs.map(() => ({ ok: false, error }));
       }
+      // The batch lost a race with another receiver (deadlock, lock timeout). Run again whole, it
+      // may lose again and again: its locks span many rows, and a set-based statement takes them
+      // in an order PostgreSQL does not promise (its data-modifying WITH parts run concurrently).
+      // One job per transaction, in lock order, each retried on its own, holds few locks at once.
+      const results: Settled<T>[] = new Array(jobs.length);
+      for (const index of lockOrder(jobs)) {
+        const [result] = await retried([jobs[index] as BatchJob<T, Db>], false);
+        results[index] = result as Settled<T>;
+      }
+      return results;
     },
   };
 }
