@@ -13,7 +13,6 @@
  *
  * Usage: node --import tsx bench/network-costs.ts [--events 6000] [--postgres-url postgres://…/test]
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { SyncEngine } from "../src/core/engine.js";
@@ -24,7 +23,7 @@ import { openPostgresStore } from "../src/store/postgres-store.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { signDelivery } from "../src/testing/sign.js";
 import { type BenchEvent, makeEvents } from "./events.js";
-import { runMain } from "./processes.js";
+import { processCpuMs, runMain } from "./processes.js";
 import { fmt } from "./report.js";
 
 const { values: args } = parseArgs({
@@ -61,17 +60,8 @@ async function backendsCpuMs(): Promise<number> {
   const { rows } = await admin.query<{ pid: number }>(
     "select pid from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()",
   );
-  let ticks = 0;
-  for (const { pid } of rows) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // not on this machine, or gone
-    }
-  }
-  return ticks * 10; // CLK_TCK = 100
+  // NaN for a backend not on this machine (or gone): counted as 0.
+  return rows.reduce((ms, { pid }) => ms + (processCpuMs(pid) || 0), 0);
 }
 
 const deliver = (engine: Pick<SyncEngine, "process">, e: BenchEvent) =>
