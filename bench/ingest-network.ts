@@ -12,13 +12,20 @@
  * durable before the 2xx at the server's settings (printed: `synchronous_commit`,
  * `innodb_flush_log_at_trx_commit`). Ratios use the best of the reps; medians are shown too.
  *
+ * Each server start first takes 5,000 warm-up deliveries (not timed, the same for both sides), so
+ * that the runs measure a receiver in its steady state: after 1,000, V8's optimizing compiler
+ * still took ~13% of clerk-sync's CPU during the next 15,000 deliveries (8% after 15,000; `perf
+ * record`), and many batch shapes were not yet prepared, and planned, on each pooled connection
+ * (PostgreSQL plans a prepared statement afresh for its first five runs). `--warmup 500` gives
+ * the warm-up of earlier sessions.
+ *
  * Each run prints its events/s, the CPU used per event by the server under test, by the
  * database server (its processes on this machine, all connections) and by the load client, and
  * the database's write volume per event (PostgreSQL: WAL bytes; InnoDB: redo bytes, redo writes,
  * fsyncs). Those counters are server-wide: other work on the same server is counted too.
  *
  * Usage: npm run build && npm run bench:network -- [--events 10000] [--reps 3] [--connections 32]
- *          [--warmup 500] [--databases postgres,mysql] [--targets peer,clerk-sync] [--profile]
+ *          [--warmup 5000] [--databases postgres,mysql] [--targets peer,clerk-sync] [--profile]
  *          [--postgres-url postgres://postgres@127.0.0.1:5432/test] [--mysql-url mysql://root@127.0.0.1:3306/test]
  *   (= node --import tsx bench/ingest-network.ts …; TEST_POSTGRES_URL / TEST_MYSQL_URL also set the servers)
  *
@@ -60,7 +67,7 @@ const { values: args } = parseArgs({
     events: { type: "string", default: "10000" },
     reps: { type: "string", default: "3" },
     connections: { type: "string", default: "32" },
-    warmup: { type: "string", default: "500" },
+    warmup: { type: "string", default: "5000" },
     databases: { type: "string", default: "postgres,mysql" },
     targets: { type: "string", default: "peer,clerk-sync" },
     profile: { type: "boolean", default: false },
