@@ -2,6 +2,7 @@ import { type DeliveryPlan, deliveryJob } from "./apply.js";
 import { GroupCommit } from "./batcher.js";
 import { type ClerkEventType, normalizeTimestamp } from "./events.js";
 import { type AnyHook, type Hook, HookRegistry, typeFilter } from "./hooks.js";
+import { objectMemberText } from "./json-member.js";
 import { mapEvent } from "./mappers.js";
 import type { DeliveryOutcome } from "./schema.js";
 import type { DeliveryRecord, SyncStore } from "./transaction.js";
@@ -31,7 +32,9 @@ export interface SyncEngineOptions {
 /** One verified delivery, ready to apply. */
 export interface Delivery {
   readonly svixId: string;
+  /** The body as received: recorded as the payload; the mirrored `data` columns take their text from it. */
   readonly rawBody: string;
+  /** `parseEvent(rawBody)`. */
   readonly parsed: ParsedEvent;
 }
 
@@ -95,7 +98,11 @@ export class SyncEngine<Db = unknown> {
       receivedAt: this.#now(),
       payload: delivery.rawBody,
     };
-    const mutations = delivery.parsed.known && this.#mirrors(event.type) ? mapEvent(delivery.parsed.event) : [];
+    // The stores write `data` as the delivery carried it: no JSON.stringify of the parsed object.
+    const mutations =
+      delivery.parsed.known && this.#mirrors(event.type)
+        ? mapEvent(delivery.parsed.event, objectMemberText(delivery.rawBody, "data"))
+        : [];
     const plan: DeliveryPlan = { record, mutations, hard: this.#hard };
     const hooked = this.#hooks.has(event.type);
     return this.#commit

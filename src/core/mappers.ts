@@ -29,30 +29,41 @@ export type Mutation =
 
 type Data = Record<string, unknown>;
 
-/** Columns taken from the payload by name; `data` is the whole object. */
-function valuesByName(table: EntityTableName, data: Data, computed: Data = {}): Data {
+/**
+ * Columns taken from the payload by name; `data` is the whole object, or its JSON text as the
+ * delivery carried it (`dataText`), which the stores write as it is (see {@link mapEvent}).
+ */
+function valuesByName(table: EntityTableName, data: Data, computed: Data, dataText: string | undefined): Data {
   const values: Data = {};
   for (const column of Object.keys(ENTITY_TABLES[table].columns)) {
-    values[column] = column in computed ? computed[column] : column === "data" ? data : (data[column] ?? null);
+    values[column] =
+      column in computed ? computed[column] : column === "data" ? (dataText ?? data) : (data[column] ?? null);
   }
   return values;
 }
 
+/** The event's `data` and, if known, its JSON text: what every upsert's `data` column holds. */
+interface EventData {
+  readonly data: Data;
+  readonly text: string | undefined;
+}
+
 function upsert(
   table: EntityTableName,
-  data: Data,
+  { data, text }: EventData,
   version: number,
-  computed?: Data,
+  computed: Data = {},
   children: ChildSet[] = [],
 ): Mutation {
-  return { op: "upsert", table, id: data.id as string, version, values: valuesByName(table, data, computed), children };
+  const values = valuesByName(table, data, computed, text);
+  return { op: "upsert", table, id: data.id as string, version, values, children };
 }
 
 function remove(table: EntityTableName, id: string, timestamp: number, children: ChildTableName[] = []): Mutation {
   return { op: "delete", table, id, version: normalizeTimestamp(timestamp), children };
 }
 
-function userMutation(user: UserJSON): Mutation {
+function userMutation(user: UserJSON, text: string | undefined): Mutation {
   const primaryEmail = user.email_addresses?.find((e) => e.id === user.primary_email_address_id);
   const primaryPhone = user.phone_numbers?.find((p) => p.id === user.primary_phone_number_id);
   const emails = (user.email_addresses ?? []).map((email) => ({
@@ -64,7 +75,7 @@ function userMutation(user: UserJSON): Mutation {
   }));
   return upsert(
     "clerk_users",
-    user,
+    { data: user, text },
     user.updated_at,
     {
       primary_email_address: primaryEmail?.email_address ?? null,
@@ -89,31 +100,35 @@ const GENERIC_KINDS = new Set(["subscription", "subscriptionItem", "paymentAttem
  * as a delivery but changes no mirrored table (`ignored`): `email.created` and `sms.created`
  * are messages, not state.
  *
+ * An upsert's `data` column is the event's `data` object, or `dataText`, that object's JSON text
+ * as the delivery carried it (see `objectMemberText`): the stores write a string there as it is,
+ * sparing a `JSON.stringify` of the largest part of the payload.
+ *
  * @example
  * const [m] = mapEvent(event); // { op: "upsert", table: "clerk_users", id, version, … }
  */
-export function mapEvent(event: ClerkWebhookEvent): Mutation[] {
+export function mapEvent(event: ClerkWebhookEvent, dataText?: string): Mutation[] {
   const kind = event.type.slice(0, event.type.indexOf("."));
+  const whole: EventData = { data: event.data as Data, text: dataText };
   if (GENERIC_KINDS.has(kind)) {
-    const data = event.data as Data;
-    return [upsert("clerk_objects", data, versionOf(data, event.timestamp), { object_type: kind })];
+    return [upsert("clerk_objects", whole, versionOf(whole.data, event.timestamp), { object_type: kind })];
   }
   switch (event.type) {
     case "user.created":
     case "user.updated":
-      return [userMutation(event.data)];
+      return [userMutation(event.data, dataText)];
     case "user.deleted":
       return [remove("clerk_users", event.data.id, event.timestamp, ["clerk_user_email_addresses"])];
     case "organization.created":
     case "organization.updated":
-      return [upsert("clerk_organizations", event.data, event.data.updated_at)];
+      return [upsert("clerk_organizations", whole, event.data.updated_at)];
     case "organization.deleted":
       return [remove("clerk_organizations", event.data.id, event.timestamp)];
     case "organizationMembership.created":
     case "organizationMembership.updated":
     case "organizationMembership.deleted": {
       const m = event.data;
-      const membership = upsert("clerk_organization_memberships", m, m.updated_at, {
+      const membership = upsert("clerk_organization_memberships", whole, m.updated_at, {
         organization_id: m.organization.id,
         user_id: m.public_user_data.user_id,
       });
@@ -125,10 +140,10 @@ export function mapEvent(event: ClerkWebhookEvent): Mutation[] {
     case "organizationInvitation.created":
     case "organizationInvitation.accepted":
     case "organizationInvitation.revoked":
-      return [upsert("clerk_organization_invitations", event.data, event.data.updated_at)];
+      return [upsert("clerk_organization_invitations", whole, event.data.updated_at)];
     case "organizationDomain.created":
     case "organizationDomain.updated":
-      return [upsert("clerk_organization_domains", event.data, event.data.updated_at)];
+      return [upsert("clerk_organization_domains", whole, event.data.updated_at)];
     case "organizationDomain.deleted":
       return [remove("clerk_organization_domains", event.data.id, event.timestamp)];
     case "session.created":
@@ -136,20 +151,20 @@ export function mapEvent(event: ClerkWebhookEvent): Mutation[] {
     case "session.pending":
     case "session.removed":
     case "session.revoked":
-      return [upsert("clerk_sessions", event.data, event.data.updated_at)];
+      return [upsert("clerk_sessions", whole, event.data.updated_at)];
     case "role.created":
     case "role.updated":
-      return [upsert("clerk_roles", event.data, event.data.updated_at)];
+      return [upsert("clerk_roles", whole, event.data.updated_at)];
     case "role.deleted":
       return [remove("clerk_roles", event.data.id, event.timestamp)];
     case "permission.created":
     case "permission.updated":
-      return [upsert("clerk_permissions", event.data, event.data.updated_at)];
+      return [upsert("clerk_permissions", whole, event.data.updated_at)];
     case "permission.deleted":
       return [remove("clerk_permissions", event.data.id, event.timestamp)];
     case "waitlistEntry.created":
     case "waitlistEntry.updated":
-      return [upsert("clerk_waitlist_entries", event.data, event.data.updated_at)];
+      return [upsert("clerk_waitlist_entries", whole, event.data.updated_at)];
     default:
       return [];
   }

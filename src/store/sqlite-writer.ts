@@ -3,6 +3,7 @@ import type { ChildSet } from "../core/mappers.js";
 import {
   CHILD_TABLES,
   type ChildTableName,
+  type ColumnType,
   type DeliveryStatus,
   ENTITY_TABLES,
   type EntityTableName,
@@ -17,7 +18,7 @@ import type {
 } from "../core/transaction.js";
 import { SQLITE } from "./dialects.js";
 import { type SyncFile, WalFlusher } from "./sqlite-durability.js";
-import { DELIVERIES, DELIVERY_COLUMNS, deliveryRow } from "./write-shapes.js";
+import { DELIVERIES, DELIVERY_COLUMNS, deliveryRow, encodeEntityValue } from "./write-shapes.js";
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -268,7 +269,7 @@ class SqliteTransaction<Db> implements SyncTransaction<Db> {
           .join(", ")}`;
     });
     const params: unknown[] = [id, version];
-    for (const name of names) params.push(SQLITE.encode(columns[name] as "text", values[name]));
+    for (const name of names) params.push(encodeEntityValue(SQLITE, name, columns[name] as ColumnType, values[name]));
     stmt.run(params);
   }
 

@@ -1,5 +1,11 @@
 /** The rows and SQL pieces the stores share (the SQLite writer, and both write paths of the network stores). */
-import { CHILD_TABLES, type ChildTableName, ENTITY_TABLES, type EntityTableName } from "../core/schema.js";
+import {
+  CHILD_TABLES,
+  type ChildTableName,
+  type ColumnType,
+  ENTITY_TABLES,
+  type EntityTableName,
+} from "../core/schema.js";
 import type { DeliveryRecord } from "../core/transaction.js";
 import type { DialectSpec } from "./dialects.js";
 
@@ -69,8 +75,19 @@ export function entityRow(
   values: Record<string, unknown>,
 ): unknown[] {
   const row: unknown[] = [id, version];
-  for (const [name, type] of Object.entries(ENTITY_TABLES[table].columns)) row.push(dialect.encode(type, values[name]));
+  for (const [name, type] of Object.entries(ENTITY_TABLES[table].columns)) {
+    row.push(encodeEntityValue(dialect, name, type, values[name]));
+  }
   return row;
+}
+
+/**
+ * One entity column's value encoded for the dialect. The `data` column may hold the event's
+ * `data` as the JSON text the delivery carried (`mapEvent`'s `dataText`), written as it is; any
+ * other value, there or in other columns, goes through `dialect.encode`.
+ */
+export function encodeEntityValue(dialect: DialectSpec, column: string, type: ColumnType, value: unknown): unknown {
+  return column === "data" && typeof value === "string" ? value : dialect.encode(type, value);
 }
 
 /** The columns of a deletion's insert: a bare tombstone when the row is absent. */

@@ -181,6 +181,27 @@ export function describeStoreConformance(target: StoreTarget): void {
       expect(Number(user?.created_at)).toBe(1_600_000_000_000);
     });
 
+    it("writes a `data` given as JSON text as it is, on the job and the plan paths; other JSON columns encode strings", async () => {
+      const text = '{"id":"user_1","first_name":"Zo\\u00eb","note":"a } and a \\" inside"}';
+      const expected = { id: "user_1", first_name: "Zoë", note: 'a } and a " inside' };
+      const values = { ...userValues("Zoë"), data: text, public_metadata: "plain" };
+      await inTx(store, (tx) => tx.upsertEntity("clerk_users", "user_1", 100, values));
+      const plan: DeliveryPlan = {
+        record: record("msg_text", { objectId: "user_2" }),
+        hard: false,
+        mutations: [{ op: "upsert", table: "clerk_users", id: "user_2", version: 100, values, children: [] }],
+      };
+      const [result] = await store.runBatch([deliveryJob(plan)]);
+      expect(result).toEqual({ ok: true, value: "applied" });
+      // PostgreSQL's driver parses JSON columns; the others answer their text.
+      const json = (v: unknown) => (store.dialect.parsesJson || typeof v !== "string" ? v : JSON.parse(v));
+      const users = await rows(store, "clerk_users");
+      expect(users.map((u) => [u.id, json(u.data), json(u.public_metadata)])).toEqual([
+        ["user_1", expected, "plain"],
+        ["user_2", expected, "plain"],
+      ]);
+    });
+
     it("soft delete keeps data; hard delete clears it; both keep the later deletion time", async () => {
       await inTx(store, async (tx) => {
         await tx.upsertEntity("clerk_users", "user_1", 100, userValues("Ann"));
