@@ -19,7 +19,7 @@ import { SyncEngine } from "../src/core/engine.js";
 import { createWebhookHandler, type WebhookHandler } from "../src/core/handler.js";
 import { parseEvent } from "../src/core/validate.js";
 import { createVerifier } from "../src/core/verify.js";
-import { openPostgresStore } from "../src/store/postgres-store.js";
+import { openPostgresStore } from "../src/store/postgres/postgres-store.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { signDelivery } from "../src/testing/sign.js";
 import { type BenchEvent, makeEvents } from "./events.js";

@@ -13,12 +13,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
-import { type DeliveryPlan, deliveryJob } from "../src/core/apply.js";
 import { normalizeTimestamp } from "../src/core/events.js";
 import { mapEvent } from "../src/core/mappers.js";
+import { type DeliveryPlan, deliveryJob } from "../src/core/sync-rules.js";
 import { parseEvent } from "../src/core/validate.js";
-import { openSqliteStore } from "../src/store/sqlite-store.js";
-import { SqliteWriter } from "../src/store/sqlite-writer.js";
+import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { SqliteWriter } from "../src/store/sqlite/sqlite-writer.js";
 import { makeEvents } from "./events.js";
 
 const { values: args } = parseArgs({ options: { events: { type: "string", default: "3000" } } });

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
-import { WalFlusher } from "../src/store/sqlite-durability.js";
+import { WalFlusher } from "../src/store/sqlite/sqlite-durability.js";
 import { percentile } from "./load.js";
 
 const { values: args } = parseArgs({

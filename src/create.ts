@@ -11,10 +11,10 @@ import {
 } from "./core/handler.js";
 import type { AnyHook, Hook } from "./core/hooks.js";
 import type { Logger } from "./core/logger.js";
-import type { SyncStore } from "./core/transaction.js";
+import type { SyncStore } from "./core/store-contract.js";
 import { createVerifier, parseSecretList, type Verifier } from "./core/verify.js";
-import type { ClerkSyncDatabase } from "./store/database.js";
 import { DEFAULT_DATABASE_URL, openStore } from "./store/open.js";
+import type { ClerkSyncDatabase } from "./store/schema/database.js";
 import type { ClerkSyncStore } from "./store/store.js";
 
 /** Everything needed to receive webhooks inside an app; every field has a default. */

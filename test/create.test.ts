@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createClerkSync } from "../src/create.js";
 import { generateSecret } from "../src/server/env-files.js";
-import { openSqliteStore } from "../src/store/sqlite-store.js";
+import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { signDelivery } from "../src/testing/sign.js";
 import { userData, userEvent } from "./helpers/events.js";

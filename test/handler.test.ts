@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SyncEngine } from "../src/core/engine.js";
 import { createWebhookHandler, type WebhookHandler } from "../src/core/handler.js";
 import { createVerifier } from "../src/core/verify.js";
-import { openSqliteStore } from "../src/store/sqlite-store.js";
+import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { signDelivery } from "../src/testing/sign.js";
 import { userData, userEvent } from "./helpers/events.js";

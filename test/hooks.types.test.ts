@@ -3,7 +3,7 @@ import type { Kysely } from "kysely";
 import { describe, expectTypeOf, it } from "vitest";
 import { SyncEngine } from "../src/core/engine.js";
 import type { DeletedObjectJSON, OrganizationMembershipJSON, UserJSON } from "../src/core/events.js";
-import type { ClerkSyncDatabase } from "../src/store/database.js";
+import type { ClerkSyncDatabase } from "../src/store/schema/database.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 
 // Never used to run anything: the hooks are only registered.

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { SyncEngine } from "../src/core/engine.js";
 import { objectMemberText } from "../src/core/json-member.js";
 import { parseEvent } from "../src/core/validate.js";
-import { openSqliteStore } from "../src/store/sqlite-store.js";
+import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { FIXTURES_DIR, freshExample } from "../src/testing/fixtures.js";
 
 describe("objectMemberText", () => {

@@ -1,10 +1,10 @@
 import { type Kysely, sql } from "kysely";
 import pg from "pg";
 import { afterAll, expect, it } from "vitest";
-import { deliveryJob } from "../src/core/apply.js";
-import { openMysqlStore } from "../src/store/mysql-store.js";
-import { openPostgresStore } from "../src/store/postgres-store.js";
-import { PreparedTexts, preparingPool } from "../src/store/prepared-statements.js";
+import { deliveryJob } from "../src/core/sync-rules.js";
+import { openMysqlStore } from "../src/store/mysql/mysql-store.js";
+import { openPostgresStore } from "../src/store/postgres/postgres-store.js";
+import { PreparedTexts, preparingPool } from "../src/store/sql/prepared-statements.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { describeTarget, mysqlTarget, postgresTarget } from "./helpers/databases.js";
 import { userPlan } from "./helpers/events.js";

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SyncEngine } from "../src/core/engine.js";
 import { parseEvent } from "../src/core/validate.js";
 import { findUserByEmail, findUserById, listOrganizationMembers, listUserOrganizations } from "../src/store/queries.js";
-import { openSqliteStore } from "../src/store/sqlite-store.js";
+import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { type ScenarioEvent, signupScenario } from "../src/testing/scenario.js";
 

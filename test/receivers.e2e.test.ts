@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { generateSecret } from "../src/server/env-files.js";
-import { migrationNames } from "../src/store/migrations.js";
+import { migrationNames } from "../src/store/schema/migrations.js";
 import { describeTarget, mysqlTarget, postgresTarget } from "./helpers/databases.js";
 import { userData, userEvent } from "./helpers/events.js";
 import { makeTempDir, runCli, startServiceProcess } from "./helpers/service-process.js";

@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { deliveryJob } from "../src/core/apply.js";
-import { WalFlusher } from "../src/store/sqlite-durability.js";
-import { openSqliteStore } from "../src/store/sqlite-store.js";
-import { configureSqlite, SqliteWriter } from "../src/store/sqlite-writer.js";
+import { deliveryJob } from "../src/core/sync-rules.js";
+import { WalFlusher } from "../src/store/sqlite/sqlite-durability.js";
+import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { configureSqlite, SqliteWriter } from "../src/store/sqlite/sqlite-writer.js";
 import { userPlan } from "./helpers/events.js";
 import { useTempDirs } from "./helpers/tmp.js";
 

@@ -3,9 +3,9 @@ import mysql from "mysql2";
 import pg from "pg";
 import { describe, expect, it, vi } from "vitest";
 import { isClerkSyncError } from "../src/core/errors.js";
-import { openMysqlStore } from "../src/store/mysql-store.js";
+import { openMysqlStore } from "../src/store/mysql/mysql-store.js";
 import { openStore } from "../src/store/open.js";
-import { openPostgresStore } from "../src/store/postgres-store.js";
+import { openPostgresStore } from "../src/store/postgres/postgres-store.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { describeTarget, mysqlTarget, postgresTarget, type StoreTarget } from "./helpers/databases.js";
 

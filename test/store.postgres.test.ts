@@ -1,8 +1,8 @@
 import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, expect, it } from "vitest";
-import { deliveryJob } from "../src/core/apply.js";
-import { openPostgresStore, postgresConnection } from "../src/store/postgres-store.js";
+import { deliveryJob } from "../src/core/sync-rules.js";
+import { openPostgresStore, postgresConnection } from "../src/store/postgres/postgres-store.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { describeStoreConformance } from "./conformance/store-suite.js";
 import { describeTarget, postgresTarget } from "./helpers/databases.js";

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import { deliveryJob } from "../src/core/apply.js";
-import { openSqliteStore } from "../src/store/sqlite-store.js";
+import { deliveryJob } from "../src/core/sync-rules.js";
+import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { describeStoreConformance } from "./conformance/store-suite.js";
 import { sqliteFileTarget } from "./helpers/databases.js";
 import { userPlan } from "./helpers/events.js";

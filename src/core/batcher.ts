@@ -1,4 +1,4 @@
-import type { BatchJob, Settled, SyncStore } from "./transaction.js";
+import type { BatchJob, Settled, SyncStore } from "./store-contract.js";
 
 interface Pending<T> {
   job: BatchJob<T>;

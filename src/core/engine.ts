@@ -1,11 +1,11 @@
-import { type DeliveryPlan, deliveryJob } from "./apply.js";
 import { GroupCommit } from "./batcher.js";
 import { type ClerkEventType, normalizeTimestamp } from "./events.js";
 import { type AnyHook, type Hook, HookRegistry, typeFilter } from "./hooks.js";
 import { objectMemberText } from "./json-member.js";
 import { mapEvent } from "./mappers.js";
 import type { DeliveryOutcome } from "./schema.js";
-import type { DeliveryRecord, SyncStore } from "./transaction.js";
+import type { DeliveryRecord, SyncStore } from "./store-contract.js";
+import { type DeliveryPlan, deliveryJob } from "./sync-rules.js";
 import type { ParsedEvent } from "./validate.js";
 
 /** How deletions are stored. */

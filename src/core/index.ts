@@ -1,11 +1,3 @@
-export {
-  applyDelivery,
-  applyMutation,
-  type BeforeFinish,
-  type DeliveryPlan,
-  deliveryJob,
-  type MutationOutcome,
-} from "./apply.js";
 export { GroupCommit } from "./batcher.js";
 export {
   type DeleteMode,
@@ -31,7 +23,15 @@ export { type AnyHook, type Hook, type HookContext, typeFilter } from "./hooks.j
 export { type Logger, type LogLevel, silentLogger } from "./logger.js";
 export { type ChildSet, type Mutation, mapEvent } from "./mappers.js";
 export * from "./schema.js";
-export type * from "./transaction.js";
+export type * from "./store-contract.js";
+export {
+  applyDelivery,
+  applyMutation,
+  type BeforeFinish,
+  type DeliveryPlan,
+  deliveryJob,
+  type MutationOutcome,
+} from "./sync-rules.js";
 export { type ParsedEvent, parseEvent, validateEvent } from "./validate.js";
 export {
   computeSignature,

@@ -1,7 +1,7 @@
 import { ClerkSyncError } from "../core/errors.js";
-import { openMysqlStore } from "./mysql-store.js";
-import { openPostgresStore } from "./postgres-store.js";
-import { openSqliteStore } from "./sqlite-store.js";
+import { openMysqlStore } from "./mysql/mysql-store.js";
+import { openPostgresStore } from "./postgres/postgres-store.js";
+import { openSqliteStore } from "./sqlite/sqlite-store.js";
 import type { ClerkSyncStore } from "./store.js";
 
 /** The default database: a SQLite file next to where the service runs. */

@@ -1,12 +1,12 @@
 import type { Kysely, Selectable } from "kysely";
 import { CHILD_TABLES, type ColumnType, ENTITY_SYSTEM_COLUMNS, ENTITY_TABLES } from "../core/schema.js";
+import type { DialectSpec } from "./dialect.js";
 import type {
   ClerkOrganizationMembershipsTable,
   ClerkOrganizationsTable,
   ClerkSyncDatabase,
   ClerkUsersTable,
-} from "./database.js";
-import type { DialectSpec } from "./dialects.js";
+} from "./schema/database.js";
 
 /** What the queries need of a store. */
 export interface Queryable {
@@ -45,7 +45,8 @@ export function normalizeRow<T>(row: Record<string, unknown>, dialect: DialectSp
   for (const [key, value] of Object.entries(row)) {
     const type = COLUMN_TYPES[key];
     if (value === null || value === undefined || type === undefined) out[key] = value ?? null;
-    else if (type === "json") out[key] = typeof value === "string" && !dialect.parsesJson ? JSON.parse(value) : value;
+    else if (type === "json")
+      out[key] = typeof value === "string" && !dialect.types.parsesJson ? JSON.parse(value) : value;
     else if (type === "bool") out[key] = Boolean(Number(value));
     else if (type === "bigint") out[key] = Number(value);
     else out[key] = value;

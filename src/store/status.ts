@@ -7,7 +7,7 @@ import {
   ENTITY_TABLES,
   type EntityTableName,
 } from "../core/schema.js";
-import type { ClerkSyncDatabase } from "./database.js";
+import type { ClerkSyncDatabase } from "./schema/database.js";
 
 export interface SyncStatusReport {
   tables: { table: string; rows: number; deleted: number | null }[];

@@ -1,8 +1,8 @@
 import type { Kysely } from "kysely";
-import type { SyncStore } from "../core/transaction.js";
-import type { ClerkSyncDatabase } from "./database.js";
-import type { DialectSpec } from "./dialects.js";
-import type { MigrateResult } from "./migrations.js";
+import type { SyncStore } from "../core/store-contract.js";
+import type { DialectSpec } from "./dialect.js";
+import type { ClerkSyncDatabase } from "./schema/database.js";
+import type { MigrateResult } from "./schema/migrations.js";
 
 /**
  * A database clerk-sync writes to: the sync engine's transaction contract plus what the

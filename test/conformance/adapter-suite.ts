@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_STATUS, type ErrorCode } from "../../src/core/errors.js";
 import { type ClerkSync, type ClerkSyncOptions, createClerkSync } from "../../src/create.js";
 import { generateSecret } from "../../src/server/env-files.js";
-import { openSqliteStore } from "../../src/store/sqlite-store.js";
+import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { freshExample } from "../../src/testing/fixtures.js";
 import { signDelivery } from "../../src/testing/sign.js";
 import type { Served } from "../helpers/http-servers.js";

@@ -1,10 +1,10 @@
 import { sql } from "kysely";
 import { expect, it } from "vitest";
-import { type DeliveryPlan, deliveryJob } from "../../src/core/apply.js";
 import { toStoreError } from "../../src/core/errors.js";
 import type { Mutation } from "../../src/core/mappers.js";
 import type { EntityTableName } from "../../src/core/schema.js";
-import type { DeliveryRecord } from "../../src/core/transaction.js";
+import type { DeliveryRecord } from "../../src/core/store-contract.js";
+import { type DeliveryPlan, deliveryJob } from "../../src/core/sync-rules.js";
 import type { ClerkSyncStore } from "../../src/store/store.js";
 import { snapshot } from "../helpers/tables.js";
 

@@ -1,12 +1,12 @@
 import { sql } from "kysely";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { type DeliveryPlan, deliveryJob } from "../../src/core/apply.js";
 import { toStoreError } from "../../src/core/errors.js";
-import type { DeliveryRecord, SyncTransaction } from "../../src/core/transaction.js";
-import { migrationNames } from "../../src/store/migrations.js";
-import { openMysqlStore } from "../../src/store/mysql-store.js";
-import { openPostgresStore } from "../../src/store/postgres-store.js";
+import type { DeliveryRecord, SyncTransaction } from "../../src/core/store-contract.js";
+import { type DeliveryPlan, deliveryJob } from "../../src/core/sync-rules.js";
+import { openMysqlStore } from "../../src/store/mysql/mysql-store.js";
+import { openPostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { findUserByEmail, findUserById } from "../../src/store/queries.js";
+import { migrationNames } from "../../src/store/schema/migrations.js";
 import type { ClerkSyncStore } from "../../src/store/store.js";
 import { describeTarget, type StoreTarget } from "../helpers/databases.js";
 import { describePlanBatchConformance } from "./plan-batch-suite.js";
@@ -194,7 +194,7 @@ export function describeStoreConformance(target: StoreTarget): void {
       const [result] = await store.runBatch([deliveryJob(plan)]);
       expect(result).toEqual({ ok: true, value: "applied" });
       // PostgreSQL's driver parses JSON columns; the others answer their text.
-      const json = (v: unknown) => (store.dialect.parsesJson || typeof v !== "string" ? v : JSON.parse(v));
+      const json = (v: unknown) => (store.dialect.types.parsesJson || typeof v !== "string" ? v : JSON.parse(v));
       const users = await rows(store, "clerk_users");
       expect(users.map((u) => [u.id, json(u.data), json(u.public_metadata)])).toEqual([
         ["user_1", expected, "plain"],

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { afterAll, describe, it } from "vitest";
-import { openMysqlStore } from "../../src/store/mysql-store.js";
-import { openPostgresStore } from "../../src/store/postgres-store.js";
-import { openSqliteStore } from "../../src/store/sqlite-store.js";
+import { openMysqlStore } from "../../src/store/mysql/mysql-store.js";
+import { openPostgresStore } from "../../src/store/postgres/postgres-store.js";
+import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { ClerkSyncStore } from "../../src/store/store.js";
 import { useTempDirs } from "./tmp.js";
 

@@ -1,5 +1,5 @@
-import { CHILD_TABLES, type ChildTableName, type EntityTableName } from "../core/schema.js";
-import type { DialectSpec } from "./dialects.js";
+import { CHILD_TABLES, type ChildTableName, type EntityTableName } from "../../core/schema.js";
+import type { DialectSpec } from "../dialect.js";
 import {
   childColumns,
   DELIVERIES,
@@ -7,7 +7,7 @@ import {
   entityColumns,
   Shapes,
   TOMBSTONE_COLUMNS,
-} from "./write-shapes.js";
+} from "../write/write-rows.js";
 
 /** The per-job write path's SQL for one dialect, one row per statement, built once per table. */
 export class Statements {
@@ -29,7 +29,7 @@ export class Statements {
     return value;
   }
 
-  #params = (count: number, from = 1) => Array.from({ length: count }, (_, i) => this.#d.placeholder(from + i));
+  #params = (count: number, from = 1) => Array.from({ length: count }, (_, i) => this.#d.syntax.placeholder(from + i));
 
   #insert(table: string, columns: readonly string[], rows = 1): string {
     const tuples = Array.from({ length: rows }, (_, r) => `(${this.#params(columns.length, 1 + r * columns.length)})`);
@@ -43,9 +43,10 @@ export class Statements {
    */
   #insertOrLock(table: string, columns: readonly string[], key: string, noop: string, returning: readonly string[]) {
     const d = this.#d;
-    const ret = d.returning(returning);
-    if (ret === undefined) return { text: `${this.#insert(table, columns)} ${d.onConflictKeep(key)}`, returns: false };
-    const update = d.onConflictUpdate(key, [`${d.quote(noop)} = ${d.stored(table, noop)}`]);
+    const ret = d.syntax.returning(returning);
+    if (ret === undefined)
+      return { text: `${this.#insert(table, columns)} ${d.syntax.onConflictKeep(key)}`, returns: false };
+    const update = d.syntax.onConflictUpdate(key, [`${d.syntax.quote(noop)} = ${d.syntax.stored(table, noop)}`]);
     return { text: `${this.#insert(table, columns)} ${update} ${ret}`, returns: true };
   }
 
@@ -61,7 +62,7 @@ export class Statements {
     return this.#get(
       "deliveryStatus",
       () =>
-        `SELECT ${q("status")} FROM ${q(DELIVERIES)} WHERE ${q("svix_id")} = ${this.#d.placeholder(1)}${this.#d.lockRows}`,
+        `SELECT ${q("status")} FROM ${q(DELIVERIES)} WHERE ${q("svix_id")} = ${this.#d.syntax.placeholder(1)}${this.#d.syntax.lockRows}`,
     );
   }
 
@@ -94,17 +95,17 @@ export class Statements {
     return this.#get("recordFailure", () => {
       const d = this.#d;
       const q = this.#s.q;
-      const stored = (c: string) => d.stored(DELIVERIES, c);
+      const stored = (c: string) => d.syntax.stored(DELIVERIES, c);
       const ifFailed = (c: string, value: string) =>
         `${q(c)} = CASE WHEN ${stored("status")} = 'failed' THEN ${value} ELSE ${stored(c)} END`;
       const assignments = [
         `${q("delivery_count")} = ${stored("delivery_count")} + 1`,
-        `${q("last_received_at")} = ${d.incoming("last_received_at")}`,
-        ifFailed("error_code", d.incoming("error_code")),
-        ifFailed("error_message", d.incoming("error_message")),
+        `${q("last_received_at")} = ${d.syntax.incoming("last_received_at")}`,
+        ifFailed("error_code", d.syntax.incoming("error_code")),
+        ifFailed("error_message", d.syntax.incoming("error_message")),
         ifFailed("last_outcome", "'failed'"),
       ];
-      return `${this.#insert(DELIVERIES, DELIVERY_COLUMNS)} ${d.onConflictUpdate("svix_id", assignments)}`;
+      return `${this.#insert(DELIVERIES, DELIVERY_COLUMNS)} ${d.syntax.onConflictUpdate("svix_id", assignments)}`;
     });
   }
 
@@ -120,7 +121,7 @@ export class Statements {
     return this.#get(
       `state:${table}`,
       () =>
-        `SELECT ${this.#s.list(["version", "deleted_at"])} FROM ${q(table)} WHERE ${q("id")} = ${this.#d.placeholder(1)}${this.#d.lockRows}`,
+        `SELECT ${this.#s.list(["version", "deleted_at"])} FROM ${q(table)} WHERE ${q("id")} = ${this.#d.syntax.placeholder(1)}${this.#d.syntax.lockRows}`,
     );
   }
 
@@ -149,7 +150,7 @@ export class Statements {
     const q = this.#s.q;
     return this.#get(
       `unchild:${table}`,
-      () => `DELETE FROM ${q(table)} WHERE ${q(CHILD_TABLES[table].parentColumn)} = ${this.#d.placeholder(1)}`,
+      () => `DELETE FROM ${q(table)} WHERE ${q(CHILD_TABLES[table].parentColumn)} = ${this.#d.syntax.placeholder(1)}`,
     );
   }
 }

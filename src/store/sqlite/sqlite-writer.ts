@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { ChildSet } from "../core/mappers.js";
+import type { ChildSet } from "../../core/mappers.js";
 import {
   CHILD_TABLES,
   type ChildTableName,
@@ -7,7 +7,7 @@ import {
   type DeliveryStatus,
   ENTITY_TABLES,
   type EntityTableName,
-} from "../core/schema.js";
+} from "../../core/schema.js";
 import type {
   BatchJob,
   ClaimResult,
@@ -15,10 +15,10 @@ import type {
   EntityState,
   Settled,
   SyncTransaction,
-} from "../core/transaction.js";
-import { SQLITE } from "./dialects.js";
+} from "../../core/store-contract.js";
+import { DELIVERIES, DELIVERY_COLUMNS, deliveryRow, encodeEntityValue } from "../write/write-rows.js";
+import { SQLITE } from "./sqlite-dialect.js";
 import { type SyncFile, WalFlusher } from "./sqlite-durability.js";
-import { DELIVERIES, DELIVERY_COLUMNS, deliveryRow, encodeEntityValue } from "./write-shapes.js";
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -279,7 +279,7 @@ class SqliteTransaction<Db> implements SyncTransaction<Db> {
     const stmt = this.#statement(`delete:${table}:${hard}`, () => {
       const clear = hard ? `, version = excluded.deleted_at, ${names.map((c) => `${c} = NULL`).join(", ")}` : "";
       return `INSERT INTO ${table} (id, version, deleted_at) VALUES (?, ?, ?)
-        ON CONFLICT (id) DO UPDATE SET deleted_at = ${SQLITE.greatest}(COALESCE(${table}.deleted_at, 0), excluded.deleted_at)${clear}`;
+        ON CONFLICT (id) DO UPDATE SET deleted_at = ${SQLITE.syntax.greatest}(COALESCE(${table}.deleted_at, 0), excluded.deleted_at)${clear}`;
     });
     stmt.run(id, hard ? deletedAt : 0, deletedAt);
   }
@@ -296,7 +296,7 @@ class SqliteTransaction<Db> implements SyncTransaction<Db> {
           .join(", ")}`;
     });
     for (const row of set.rows) {
-      stmt.run(names.map((name) => SQLITE.encode(def.columns[name] as "text", row[name])));
+      stmt.run(names.map((name) => SQLITE.types.encode(def.columns[name] as "text", row[name])));
     }
   }
 

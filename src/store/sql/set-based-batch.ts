@@ -1,10 +1,10 @@
 import { CompiledQuery, type Kysely } from "kysely";
-import type { DeliveryPlan } from "../core/apply.js";
-import { CHILD_TABLES, type ChildTableName, type DeliveryOutcome, type EntityTableName } from "../core/schema.js";
-import type { BatchJob } from "../core/transaction.js";
-import type { ClerkSyncDatabase } from "./database.js";
-import type { PlanBatchSql, Statement } from "./plan-batch-sql.js";
-import { decidePlans, entityKey, type LockedRows } from "./plan-recorder.js";
+import { CHILD_TABLES, type ChildTableName, type DeliveryOutcome, type EntityTableName } from "../../core/schema.js";
+import type { BatchJob } from "../../core/store-contract.js";
+import type { DeliveryPlan } from "../../core/sync-rules.js";
+import type { ClerkSyncDatabase } from "../schema/database.js";
+import { decidePlans, entityKey, type LockedRows } from "../write/plan-recorder.js";
+import type { PlanBatchSql, Statement } from "../write/write-sql.js";
 
 /**
  * The plans of a batch the set-based path can run, in `order`, or undefined when it must run
@@ -55,6 +55,8 @@ export interface PlanBatchOptions {
   /** The statements that open a transaction (`DialectSpec.begin`). */
   readonly begin: readonly string[];
   readonly lockTimeoutMs: number;
+  /** The primary query that bounds a single-statement batch's lock waits (`DialectSession.lockTimeoutQuery`). */
+  readonly lockTimeoutQuery: string | undefined;
   /** Whether a lost race (deadlock, lock timeout) is in `error`: the whole batch is then run again. */
   readonly isTransient: (error: unknown) => boolean;
   /** Asks for a statement text to be sent prepared, where the store can (`PreparedTexts`). */
@@ -119,7 +121,7 @@ export class PlanBatches {
   /** The batch written as if nothing were stored; undefined if something was (nothing written). */
   async #blind(run: Run, plans: readonly DeliveryPlan[]): Promise<DeliveryOutcome[] | undefined> {
     const { outcomes, writes } = await decidePlans(plans, NOTHING_STORED);
-    const single = this.#sql.autocommitWrites(writes, this.#options.lockTimeoutMs);
+    const single = this.#sql.autocommitWrites(writes, this.#options.lockTimeoutQuery);
     try {
       if (single !== undefined) {
         await run(single);

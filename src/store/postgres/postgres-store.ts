@@ -1,10 +1,10 @@
 import { Kysely, PostgresDialect, type PostgresPool } from "kysely";
-import { ClerkSyncError } from "../core/errors.js";
-import type { ClerkSyncDatabase } from "./database.js";
-import { POSTGRES } from "./dialects.js";
-import { createKyselyStore } from "./kysely-store.js";
-import { PreparedTexts, preparingPool, takePreparedStatementsParam } from "./prepared-statements.js";
-import type { ClerkSyncStore } from "./store.js";
+import { ClerkSyncError } from "../../core/errors.js";
+import type { ClerkSyncDatabase } from "../schema/database.js";
+import { PreparedTexts, preparingPool, takePreparedStatementsParam } from "../sql/prepared-statements.js";
+import { createKyselyStore } from "../sql/sql-store.js";
+import type { ClerkSyncStore } from "../store.js";
+import { POSTGRES } from "./postgres-dialect.js";
 
 /** Give exactly one of `url`, `pool` or `kysely`. */
 export interface PostgresStoreOptions {

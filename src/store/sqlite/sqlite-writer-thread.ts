@@ -3,10 +3,10 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { DeliveryPlan } from "../core/apply.js";
-import { ClerkSyncError, type ErrorCode } from "../core/errors.js";
-import type { DeliveryOutcome } from "../core/schema.js";
-import type { Settled } from "../core/transaction.js";
+import { ClerkSyncError, type ErrorCode } from "../../core/errors.js";
+import type { DeliveryOutcome } from "../../core/schema.js";
+import type { Settled } from "../../core/store-contract.js";
+import type { DeliveryPlan } from "../../core/sync-rules.js";
 
 /**
  * The version of the messages below. A bundled copy of clerk-sync (Next.js) starts the worker
@@ -48,7 +48,7 @@ function workerEntry(): URL | undefined {
     // A specifier in a variable: bundlers leave it alone, Node resolves it at run time.
     const name = "clerk-sync/package.json";
     const manifest = createRequire(join(process.cwd(), "noop.js")).resolve(name);
-    const installed = pathToFileURL(join(dirname(manifest), "dist", "store", "sqlite-writer-worker.js"));
+    const installed = pathToFileURL(join(dirname(manifest), "dist", "store", "sqlite", "sqlite-writer-worker.js"));
     return existsSync(installed) ? installed : undefined;
   } catch {
     return undefined;

@@ -5,8 +5,8 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
-import { deliveryJob } from "../core/apply.js";
-import { toStoreError } from "../core/errors.js";
+import { toStoreError } from "../../core/errors.js";
+import { deliveryJob } from "../../core/sync-rules.js";
 import { configureSqlite, SqliteWriter } from "./sqlite-writer.js";
 import {
   WRITER_PROTOCOL,

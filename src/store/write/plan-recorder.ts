@@ -1,7 +1,7 @@
-import { applyDelivery, type DeliveryPlan } from "../core/apply.js";
-import type { ChildSet } from "../core/mappers.js";
-import type { ChildTableName, DeliveryOutcome, DeliveryStatus, EntityTableName } from "../core/schema.js";
-import type { ClaimResult, DeliveryRecord, EntityState, SyncTransaction } from "../core/transaction.js";
+import type { ChildSet } from "../../core/mappers.js";
+import type { ChildTableName, DeliveryOutcome, DeliveryStatus, EntityTableName } from "../../core/schema.js";
+import type { ClaimResult, DeliveryRecord, EntityState, SyncTransaction } from "../../core/store-contract.js";
+import { applyDelivery, type DeliveryPlan } from "../../core/sync-rules.js";
 
 /** The stored rows a set-based batch read (and locked) before deciding. */
 export interface LockedRows {

@@ -1,6 +1,6 @@
-import { CHILD_TABLES, type ChildTableName, type EntityTableName } from "../core/schema.js";
-import type { EntityState } from "../core/transaction.js";
-import type { DialectSpec } from "./dialects.js";
+import { CHILD_TABLES, type ChildTableName, type EntityTableName } from "../../core/schema.js";
+import type { EntityState } from "../../core/store-contract.js";
+import type { DialectSpec } from "../dialect.js";
 import { type BatchWrites, type ChildWrites, type EntityWrite, entityKey, type LockedRows } from "./plan-recorder.js";
 import {
   childColumns,
@@ -13,7 +13,7 @@ import {
   Shapes,
   TOMBSTONE_COLUMNS,
   tombstoneRow,
-} from "./write-shapes.js";
+} from "./write-rows.js";
 
 /** One statement: SQL and its bind values. */
 export interface Statement {
@@ -28,7 +28,7 @@ class Binds {
 
   add(value: unknown): string {
     this.values.push(value);
-    return this.dialect.placeholder(this.values.length);
+    return this.dialect.syntax.placeholder(this.values.length);
   }
 
   /** `(…, …)`: one placeholder per value. */
@@ -77,7 +77,7 @@ export class PlanBatchSql {
    */
   lockRows(svixIds: readonly string[], ids: ReadonlyMap<EntityTableName, readonly string[]>): Statement[] {
     const q = this.#s.q;
-    const oneStatement = this.#d.locksInSubqueries;
+    const oneStatement = this.#d.syntax.locksInSubqueries;
     let b = new Binds(this.#d);
     /** Branch `k`: the answer's columns, each read from a column of `table` or NULL. */
     const select = (
@@ -88,7 +88,7 @@ export class PlanBatchSql {
       read: Record<string, string | null>,
     ) => {
       if (!oneStatement) b = new Binds(this.#d);
-      const locking = `FROM ${q(table)} WHERE ${q(key)} IN (${keys.map((id) => b.add(id)).join(", ")})${this.#d.lockRows}`;
+      const locking = `FROM ${q(table)} WHERE ${q(key)} IN (${keys.map((id) => b.add(id)).join(", ")})${this.#d.syntax.lockRows}`;
       // The NULLs stand outside the locking subquery, where the UNION gives them their type.
       const answer = Object.entries(read).map(([as, column]) => `${column === null ? "NULL" : q(column)} AS ${as}`);
       const from = oneStatement
@@ -132,15 +132,14 @@ export class PlanBatchSql {
 
   /**
    * `writes` as one statement that needs no transaction around it, or undefined where it takes
-   * more (a dialect without combined writes, a row written twice, too many values). Its lock
-   * waits end after `lockTimeoutMs` (see `DialectSpec.lockTimeoutQuery`).
+   * more (a dialect without combined writes, a row written twice, too many values). `primary`
+   * bounds its lock waits (`DialectSession.lockTimeoutQuery`); without one, undefined.
    */
-  autocommitWrites(writes: BatchWrites, lockTimeoutMs: number): Statement | undefined {
-    const primary = this.#d.lockTimeoutQuery(lockTimeoutMs);
+  autocommitWrites(writes: BatchWrites, primary: string | undefined): Statement | undefined {
     const rounds = this.#rounds(writes);
     const [parts] = rounds;
-    if (!this.#d.combinesWrites || primary === undefined || rounds.length !== 1 || parts === undefined) return;
-    if (parts.reduce((n, p) => n + p.binds, 0) > this.#d.maxBinds) return;
+    if (!this.#d.syntax.combinesWrites || primary === undefined || rounds.length !== 1 || parts === undefined) return;
+    if (parts.reduce((n, p) => n + p.binds, 0) > this.#d.syntax.maxBinds) return;
     return this.#combined(parts, primary);
   }
 
@@ -156,7 +155,8 @@ export class PlanBatchSql {
   /** Parts into statements: one per round where the dialect combines writes and the binds fit. */
   #statements(parts: readonly Part[]): Statement[] {
     const total = parts.reduce((n, p) => n + p.binds, 0);
-    if (this.#d.combinesWrites && parts.length > 1 && total <= this.#d.maxBinds) return [this.#combined(parts)];
+    if (this.#d.syntax.combinesWrites && parts.length > 1 && total <= this.#d.syntax.maxBinds)
+      return [this.#combined(parts)];
     return parts.map((p) => {
       const b = new Binds(this.#d);
       return { text: p.build(b, false), values: b.values };
@@ -176,7 +176,7 @@ export class PlanBatchSql {
   #inserts(table: string, columns: readonly string[], rows: Row[], suffix = ""): Part[] {
     if (rows.length === 0) return [];
     rows.sort(byFirst);
-    const perStatement = Math.max(1, Math.floor(this.#d.maxBinds / columns.length));
+    const perStatement = Math.max(1, Math.floor(this.#d.syntax.maxBinds / columns.length));
     const parts: Part[] = [];
     for (let from = 0; from < rows.length; from += perStatement) {
       const chunk = rows.slice(from, from + perStatement);

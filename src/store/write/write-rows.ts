@@ -5,9 +5,9 @@ import {
   type ColumnType,
   ENTITY_TABLES,
   type EntityTableName,
-} from "../core/schema.js";
-import type { DeliveryRecord } from "../core/transaction.js";
-import type { DialectSpec } from "./dialects.js";
+} from "../../core/schema.js";
+import type { DeliveryRecord } from "../../core/store-contract.js";
+import type { DialectSpec } from "../dialect.js";
 
 /**
  * Marks a delivery row claimed by a transaction still in progress. Never committed: the job
@@ -84,10 +84,10 @@ export function entityRow(
 /**
  * One entity column's value encoded for the dialect. The `data` column may hold the event's
  * `data` as the JSON text the delivery carried (`mapEvent`'s `dataText`), written as it is; any
- * other value, there or in other columns, goes through `dialect.encode`.
+ * other value, there or in other columns, goes through `dialect.types.encode`.
  */
 export function encodeEntityValue(dialect: DialectSpec, column: string, type: ColumnType, value: unknown): unknown {
-  return column === "data" && typeof value === "string" ? value : dialect.encode(type, value);
+  return column === "data" && typeof value === "string" ? value : dialect.types.encode(type, value);
 }
 
 /** The columns of a deletion's insert: a bare tombstone when the row is absent. */
@@ -104,7 +104,7 @@ export function childColumns(table: ChildTableName): string[] {
 
 /** A child row for {@link childColumns}, its values encoded for the dialect. */
 export function childRow(dialect: DialectSpec, table: ChildTableName, row: Record<string, unknown>): unknown[] {
-  return Object.entries(CHILD_TABLES[table].columns).map(([name, type]) => dialect.encode(type, row[name]));
+  return Object.entries(CHILD_TABLES[table].columns).map(([name, type]) => dialect.types.encode(type, row[name]));
 }
 
 /**
@@ -114,7 +114,7 @@ export function childRow(dialect: DialectSpec, table: ChildTableName, row: Recor
 export class Shapes {
   constructor(readonly dialect: DialectSpec) {}
 
-  q = (name: string): string => this.dialect.quote(name);
+  q = (name: string): string => this.dialect.syntax.quote(name);
   list = (names: readonly string[]): string => names.map(this.q).join(", ");
 
   /** `INSERT INTO table (columns) VALUES ` followed by `tuples`. */
@@ -126,8 +126,8 @@ export class Shapes {
   upsertConflict(table: EntityTableName): string {
     const sets = entityColumns(table)
       .slice(1)
-      .map((c) => `${this.q(c)} = ${this.dialect.incoming(c)}`);
-    return this.dialect.onConflictUpdate("id", sets);
+      .map((c) => `${this.q(c)} = ${this.dialect.syntax.incoming(c)}`);
+    return this.dialect.syntax.onConflictUpdate("id", sets);
   }
 
   /**
@@ -138,24 +138,26 @@ export class Shapes {
     const d = this.dialect;
     const def = ENTITY_TABLES[table];
     const sets = [
-      `${this.q("deleted_at")} = ${d.greatest}(COALESCE(${d.stored(table, "deleted_at")}, 0), ${d.incoming("deleted_at")})`,
+      `${this.q("deleted_at")} = ${d.syntax.greatest}(COALESCE(${d.syntax.stored(table, "deleted_at")}, 0), ${d.syntax.incoming("deleted_at")})`,
     ];
     if (hard) {
-      sets.push(`${this.q("version")} = ${d.incoming("deleted_at")}`);
+      sets.push(`${this.q("version")} = ${d.syntax.incoming("deleted_at")}`);
       for (const c of Object.keys(def.columns)) if (!def.keep?.includes(c)) sets.push(`${this.q(c)} = NULL`);
     } else {
       // A placeholder left by readState (version -1) becomes a bare tombstone (version 0).
-      sets.push(`${this.q("version")} = ${d.greatest}(${d.stored(table, "version")}, ${d.incoming("version")})`);
+      sets.push(
+        `${this.q("version")} = ${d.syntax.greatest}(${d.syntax.stored(table, "version")}, ${d.syntax.incoming("version")})`,
+      );
     }
-    return d.onConflictUpdate("id", sets);
+    return d.syntax.onConflictUpdate("id", sets);
   }
 
   /** A child row's conflict clause: an id already stored takes the new row. */
   childConflict(table: ChildTableName): string {
     const sets = childColumns(table)
       .filter((c) => c !== "id")
-      .map((c) => `${this.q(c)} = ${this.dialect.incoming(c)}`);
-    return this.dialect.onConflictUpdate("id", sets);
+      .map((c) => `${this.q(c)} = ${this.dialect.syntax.incoming(c)}`);
+    return this.dialect.syntax.onConflictUpdate("id", sets);
   }
 
   /** An `UPDATE` of a delivery row: `assignments`, for the row `where` (a placeholder). */

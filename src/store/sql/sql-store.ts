@@ -1,14 +1,14 @@
 import { CompiledQuery, type Kysely, sql } from "kysely";
-import { ClerkSyncError } from "../core/errors.js";
-import type { BatchJob, Settled } from "../core/transaction.js";
-import type { ClerkSyncDatabase } from "./database.js";
-import type { DialectSpec } from "./dialects.js";
-import { Statements } from "./kysely-statements.js";
-import { isTransient, runJobsInSavepoints } from "./kysely-transaction.js";
-import { migrate, pendingMigrations } from "./migrations.js";
-import { PlanBatches, setBasedPlans } from "./plan-batch.js";
-import { PlanBatchSql } from "./plan-batch-sql.js";
-import type { ClerkSyncStore } from "./store.js";
+import { ClerkSyncError } from "../../core/errors.js";
+import type { BatchJob, Settled } from "../../core/store-contract.js";
+import type { NetworkDialectSpec } from "../dialect.js";
+import type { ClerkSyncDatabase } from "../schema/database.js";
+import { migrate, pendingMigrations } from "../schema/migrations.js";
+import type { ClerkSyncStore } from "../store.js";
+import { PlanBatchSql } from "../write/write-sql.js";
+import { Statements } from "./job-statements.js";
+import { isTransient, runJobsInSavepoints } from "./savepoint-batch.js";
+import { PlanBatches, setBasedPlans } from "./set-based-batch.js";
 
 type Db = Kysely<ClerkSyncDatabase>;
 
@@ -19,7 +19,7 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 5000;
 export interface KyselyStoreOptions {
   /** A Kysely instance on a connection pool. */
   kysely: Db;
-  dialect: DialectSpec;
+  dialect: NetworkDialectSpec;
   /** Whether `close()` destroys `kysely` (false when the caller owns it). */
   owned: boolean;
   /** The schema the tables live in, when it is known and not the connection's default. */
@@ -32,7 +32,7 @@ export interface KyselyStoreOptions {
   maxConcurrentBatches?: number | undefined;
   /**
    * Whether clerk-sync opened the pool: its driver is known and each new connection ran
-   * `dialect.sessionSetup`, so a transaction opens in fewer round trips (see `DialectSpec.begin`).
+   * `dialect.session.sessionSetup`, so a transaction opens in fewer round trips (see `DialectSpec.begin`).
    */
   setUp?: boolean | undefined;
   /** Asks for a set-based batch's statement text to be sent prepared (see `PreparedTexts`). */
@@ -56,17 +56,20 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
   const maxAttempts = options.maxAttempts ?? 10;
   const statements = new Statements(dialect);
   const planBatches = new PlanBatches(db, new PlanBatchSql(dialect), {
-    begin: dialect.begin(lockTimeoutMs, options.setUp ?? false),
+    begin: dialect.session.begin(lockTimeoutMs, options.setUp ?? false),
     lockTimeoutMs,
+    lockTimeoutQuery: dialect.session.lockTimeoutQuery(lockTimeoutMs),
     isTransient: (error) => isTransient(dialect, error),
     prepare: options.prepare,
   });
-  const lockTimeout = dialect.lockTimeout(lockTimeoutMs);
+  const lockTimeout = dialect.session.lockTimeout(lockTimeoutMs);
   let closed = false;
 
   async function migrationSchema(): Promise<string | undefined> {
-    if (options.schema !== undefined || dialect.currentSchemaQuery === undefined) return options.schema;
-    const { rows } = await db.executeQuery<{ schema: string | null }>(CompiledQuery.raw(dialect.currentSchemaQuery));
+    if (options.schema !== undefined || dialect.session.currentSchemaQuery === undefined) return options.schema;
+    const { rows } = await db.executeQuery<{ schema: string | null }>(
+      CompiledQuery.raw(dialect.session.currentSchemaQuery),
+    );
     const schema = rows[0]?.schema;
     if (schema == null) {
       throw new ClerkSyncError(

@@ -9,7 +9,7 @@ import type {
   PostgresPoolClient,
   PostgresQueryResult,
 } from "kysely";
-import { ClerkSyncError } from "../core/errors.js";
+import { ClerkSyncError } from "../../core/errors.js";
 
 /**
  * Takes clerk-sync's `prepared_statements` parameter (`true` / `false`) out of a database URL,

@@ -1,6 +1,6 @@
-import type { DeliveryPlan } from "./apply.js";
 import type { ChildSet } from "./mappers.js";
 import type { ChildTableName, DeliveryStatus, EntityTableName } from "./schema.js";
+import type { DeliveryPlan } from "./sync-rules.js";
 
 /** A value or a promise of it: SQLite answers synchronously, network databases do not. */
 export type Awaitable<T> = T | Promise<T>;

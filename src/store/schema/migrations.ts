@@ -1,20 +1,20 @@
 import { type CreateTableBuilder, type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
-import type { DialectSpec } from "./dialects.js";
+import type { DialectSpec, StorageType } from "../dialect.js";
 
 /** Migration history table (public: do not write to it). */
 export const MIGRATION_TABLE = "clerk_sync_migrations";
 export const MIGRATION_LOCK_TABLE = "clerk_sync_migrations_lock";
 
 type Db = Kysely<unknown>;
-type Logical = Parameters<DialectSpec["columnType"]>[0];
+type Logical = StorageType;
 
 /** The dialect's SQL type, verbatim (Kysely's type check knows neither `longtext` nor MySQL's `int`). */
-const columnType = (d: DialectSpec, type: Logical) => sql.raw(d.columnType(type));
+const columnType = (d: DialectSpec, type: Logical) => sql.raw(d.types.columnType(type));
 
 /** `CREATE TABLE` with the dialect's table options (MySQL: InnoDB, utf8mb4, case-sensitive keys). */
 function createTable(db: Db, d: DialectSpec, name: string): CreateTableBuilder<string, never> {
   const table = db.schema.createTable(name);
-  return d.tableOptions === undefined ? table : table.modifyEnd(sql.raw(d.tableOptions));
+  return d.types.tableOptions === undefined ? table : table.modifyEnd(sql.raw(d.types.tableOptions));
 }
 
 /** Creates a mirrored entity table: id, version, deleted_at, then the given data columns. */

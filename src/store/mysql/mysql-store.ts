@@ -1,15 +1,15 @@
 import { CompiledQuery, type DatabaseConnection, Kysely, MysqlDialect, type MysqlPool } from "kysely";
-import { ClerkSyncError } from "../core/errors.js";
-import type { ClerkSyncDatabase } from "./database.js";
-import { MYSQL } from "./dialects.js";
-import { createKyselyStore, DEFAULT_LOCK_TIMEOUT_MS } from "./kysely-store.js";
+import { ClerkSyncError } from "../../core/errors.js";
+import type { ClerkSyncDatabase } from "../schema/database.js";
 import {
   executingPool,
   MAX_PREPARED_PER_CONNECTION,
   PreparedTexts,
   takePreparedStatementsParam,
-} from "./prepared-statements.js";
-import type { ClerkSyncStore } from "./store.js";
+} from "../sql/prepared-statements.js";
+import { createKyselyStore, DEFAULT_LOCK_TIMEOUT_MS } from "../sql/sql-store.js";
+import type { ClerkSyncStore } from "../store.js";
+import { MYSQL } from "./mysql-dialect.js";
 
 /** Give exactly one of `url`, `pool` or `kysely`. */
 export interface MysqlStoreOptions {
@@ -93,7 +93,7 @@ export async function openMysqlStore(options: MysqlStoreOptions): Promise<ClerkS
     // MariaDB's JSON is LONGTEXT and comes back as text: MySQL's JSON does too, so both behave alike.
     jsonStrings: true,
   });
-  const session = MYSQL.sessionSetup(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+  const session = MYSQL.session.sessionSetup(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
   const onCreateConnection = async (connection: DatabaseConnection) => {
     for (const statement of session) await connection.executeQuery(CompiledQuery.raw(statement));
   };

@@ -1,15 +1,15 @@
 import Database from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
-import type { DeliveryPlan } from "../core/apply.js";
-import { ClerkSyncError } from "../core/errors.js";
-import type { BatchJob, Settled } from "../core/transaction.js";
-import type { ClerkSyncDatabase } from "./database.js";
-import { SQLITE } from "./dialects.js";
-import { migrate, pendingMigrations } from "./migrations.js";
+import { ClerkSyncError } from "../../core/errors.js";
+import type { BatchJob, Settled } from "../../core/store-contract.js";
+import type { DeliveryPlan } from "../../core/sync-rules.js";
+import type { ClerkSyncDatabase } from "../schema/database.js";
+import { migrate, pendingMigrations } from "../schema/migrations.js";
+import type { ClerkSyncStore } from "../store.js";
+import { SQLITE } from "./sqlite-dialect.js";
 import { startCheckpointer } from "./sqlite-durability.js";
 import { configureSqlite, SqliteWriter } from "./sqlite-writer.js";
 import { WriterThread } from "./sqlite-writer-thread.js";
-import type { ClerkSyncStore } from "./store.js";
 
 export interface SqliteStoreOptions {
   /** A file path, or `:memory:`. */

@@ -1,7 +1,7 @@
 import { toStoreError } from "./errors.js";
 import type { Mutation } from "./mappers.js";
 import type { DeliveryOutcome, DeliveryStatus } from "./schema.js";
-import type { BatchJob, DeliveryRecord, SyncTransaction } from "./transaction.js";
+import type { BatchJob, DeliveryRecord, SyncTransaction } from "./store-contract.js";
 
 /**
  * A delivery's whole effect as plain data (structured-clone safe): what to record and what to

@@ -1,6 +1,6 @@
 import { CompiledQuery, type ControlledTransaction, type Kysely } from "kysely";
-import type { ChildSet } from "../core/mappers.js";
-import type { ChildTableName, DeliveryStatus, EntityTableName } from "../core/schema.js";
+import type { ChildSet } from "../../core/mappers.js";
+import type { ChildTableName, DeliveryStatus, EntityTableName } from "../../core/schema.js";
 import type {
   BatchJob,
   ClaimResult,
@@ -8,11 +8,11 @@ import type {
   EntityState,
   Settled,
   SyncTransaction,
-} from "../core/transaction.js";
-import type { ClerkSyncDatabase } from "./database.js";
-import type { DialectSpec } from "./dialects.js";
-import type { Statements } from "./kysely-statements.js";
-import { ABSENT, CLAIMED, childRow, deliveryRow, entityRow, tombstoneRow } from "./write-shapes.js";
+} from "../../core/store-contract.js";
+import type { DialectSpec } from "../dialect.js";
+import type { ClerkSyncDatabase } from "../schema/database.js";
+import { ABSENT, CLAIMED, childRow, deliveryRow, entityRow, tombstoneRow } from "../write/write-rows.js";
+import type { Statements } from "./job-statements.js";
 
 type Db = Kysely<ClerkSyncDatabase>;
 type Trx = ControlledTransaction<ClerkSyncDatabase>;

@@ -1,0 +1,143 @@
+import type { ColumnType } from "../core/schema.js";
+
+/** The databases clerk-sync supports (MariaDB is `mysql`). */
+export type DialectName = "sqlite" | "postgres" | "mysql";
+
+/** A logical column type, or one of the storage variants the migrations use. */
+export type StorageType = ColumnType | "key" | "longtext" | "int";
+
+/** How the table contract's logical types are stored and come back. Used by migrations, writes and queries. */
+export interface DialectTypes {
+  /** SQL type for a logical column type; `key` for columns in a primary key or index. */
+  columnType(type: StorageType): string;
+  /** Encodes a JS value for a column of the given logical type. */
+  encode(type: ColumnType, value: unknown): unknown;
+  /**
+   * Whether JSON columns always come back parsed from the driver. False on MySQL/MariaDB:
+   * MariaDB's JSON is LONGTEXT, and the pools clerk-sync opens return MySQL's JSON as text too.
+   */
+  readonly parsesJson: boolean;
+  /** Whether booleans come back as booleans (not 0/1). */
+  readonly nativeBoolean: boolean;
+  /** Appended to every `CREATE TABLE` of the migrations, if any. */
+  readonly tableOptions: string | undefined;
+}
+
+/** The SQL spellings the one write builder (`write/write-sql.ts`) compiles the writes with. */
+export interface DialectSyntax {
+  /** Quotes an identifier. */
+  quote(identifier: string): string;
+  /** The n-th (1-based) bind parameter. */
+  placeholder(n: number): string;
+  /** `GREATEST`-style function name for the larger of two values. */
+  readonly greatest: string;
+  /** Suffix of an `INSERT` that, on a conflict on `key`, applies `assignments` to the stored row. */
+  onConflictUpdate(key: string, assignments: readonly string[]): string;
+  /**
+   * Suffix of an `INSERT` that keeps the stored row on a conflict on `key`. A conflicting row
+   * inserted by a transaction still in progress makes the statement wait for that transaction.
+   */
+  onConflictKeep(key: string): string;
+  /** In an upsert's assignments: the value the `INSERT` proposed for `column`. */
+  incoming(column: string): string;
+  /** In an upsert's assignments: the stored value of `column`. */
+  stored(table: string, column: string): string;
+  /**
+   * `RETURNING` clause for `columns`, or undefined where an upsert cannot return the row (MySQL).
+   * Where it can, an upsert with a no-op update both locks the stored row and reads it.
+   */
+  returning(columns: readonly string[]): string | undefined;
+  /** Suffix of a `SELECT` that locks the rows it reads ("" where a transaction locks the whole database). */
+  readonly lockRows: string;
+  /**
+   * Whether a locking `SELECT` may stand in a subquery (`FROM (SELECT … FOR UPDATE)`), so that
+   * one statement locks the rows of several tables. PostgreSQL documents it; for MySQL, where
+   * derived tables may be materialized or merged, each table is read by a statement of its own.
+   */
+  readonly locksInSubqueries: boolean;
+  /**
+   * Whether one statement may hold several writes to distinct rows (PostgreSQL's data-modifying
+   * `WITH` queries): the set-based batch then sends its writes as one statement.
+   */
+  readonly combinesWrites: boolean;
+  /** The most bind parameters one statement may carry. */
+  readonly maxBinds: number;
+}
+
+/** How a network database's transactions open and bound their lock waits (`sql/sql-store.ts`). */
+export interface DialectSession {
+  /** A query answering the schema unqualified tables go to (`schema` column), if the dialect has schemas. */
+  readonly currentSchemaQuery: string | undefined;
+  /** A statement bounding lock waits in the transaction about to start, if the dialect has one. */
+  lockTimeout(ms: number): string | undefined;
+  /** Statements run once on each new connection of a pool clerk-sync opens (see `begin`). */
+  sessionSetup(lockTimeoutMs: number): readonly string[];
+  /**
+   * The statements, one round trip each, that open a READ COMMITTED transaction whose lock waits
+   * end after `lockTimeoutMs`. `setUp`: the connection comes from a pool clerk-sync opened, so
+   * its driver is known (`pg` runs the statements of one parameterless query together) and it
+   * ran `sessionSetup`.
+   */
+  begin(lockTimeoutMs: number, setUp: boolean): readonly string[];
+  /**
+   * The primary query of a combined write (see `DialectSyntax.combinesWrites`) run outside a
+   * transaction: it bounds the statement's lock waits to `ms`. PostgreSQL runs a `WITH`
+   * statement's primary query first, then the data-modifying sub-statements it does not read,
+   * each to completion, so the bound is in place before any row lock is awaited (were that order
+   * to change, the waits would only be unbounded; the effect is the same).
+   */
+  lockTimeoutQuery(ms: number): string | undefined;
+}
+
+/**
+ * Everything that differs between databases, by role: how types are stored, how the writes are
+ * spelled, how a network database's transactions open, and which errors are lost races. Each
+ * dialect's values live in its folder (`sqlite/`, `postgres/`, `mysql/`); the rest of the code
+ * asks these, never `if (mysql)`.
+ */
+export interface DialectSpec {
+  readonly name: DialectName;
+  readonly types: DialectTypes;
+  readonly syntax: DialectSyntax;
+  /**
+   * Whether an error means the transaction lost a race (deadlock, serialization failure, lock
+   * wait timeout, a busy database) and the whole transaction may succeed if run again.
+   */
+  isTransient(error: unknown): boolean;
+}
+
+/** A dialect of a network database, with its session policy. */
+export interface NetworkDialectSpec extends DialectSpec {
+  readonly session: DialectSession;
+}
+
+/** Encoding shared by the dialects: JSON as text, booleans as 0/1 unless native. */
+export function encodeValue(type: ColumnType, value: unknown, booleanAsInt: boolean): unknown {
+  if (value === undefined || value === null) return null;
+  switch (type) {
+    case "json":
+      return JSON.stringify(value);
+    case "bool":
+      return booleanAsInt ? (value ? 1 : 0) : Boolean(value);
+    default:
+      return value;
+  }
+}
+
+const doubleQuote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
+
+/** The `ON CONFLICT … excluded` family's syntax: SQLite and PostgreSQL. */
+export const ON_CONFLICT_SYNTAX = {
+  quote: doubleQuote,
+  onConflictUpdate: (key: string, assignments: readonly string[]) =>
+    `ON CONFLICT (${doubleQuote(key)}) DO UPDATE SET ${assignments.join(", ")}`,
+  onConflictKeep: (key: string) => `ON CONFLICT (${doubleQuote(key)}) DO NOTHING`,
+  incoming: (column: string) => `excluded.${doubleQuote(column)}`,
+  stored: (table: string, column: string) => `${doubleQuote(table)}.${doubleQuote(column)}`,
+  returning: (columns: readonly string[]) => `RETURNING ${columns.map(doubleQuote).join(", ")}`,
+} as const;
+
+/** A driver error's `code` or `errno`. */
+export function errorField(error: unknown, field: "code" | "errno"): unknown {
+  return typeof error === "object" && error !== null ? (error as Record<string, unknown>)[field] : undefined;
+}

@@ -1,0 +1,48 @@
+import { encodeValue, errorField, type NetworkDialectSpec, ON_CONFLICT_SYNTAX } from "../dialect.js";
+
+/** deadlock_detected, serialization_failure, lock_not_available (lock_timeout). */
+const TRANSIENT = new Set(["40P01", "40001", "55P03"]);
+
+const lockTimeout = (ms: number) => `SET LOCAL lock_timeout = ${Math.max(1, Math.round(ms))}`;
+
+export const POSTGRES: NetworkDialectSpec = {
+  name: "postgres",
+  types: {
+    columnType: (type) =>
+      ({
+        text: "text",
+        key: "text",
+        longtext: "text",
+        bigint: "bigint",
+        int: "integer",
+        bool: "boolean",
+        json: "jsonb",
+      })[type],
+    encode: (type, value) => encodeValue(type, value, false),
+    parsesJson: true,
+    nativeBoolean: true,
+    tableOptions: undefined,
+  },
+  syntax: {
+    ...ON_CONFLICT_SYNTAX,
+    placeholder: (n) => `$${n}`,
+    greatest: "greatest",
+    lockRows: " FOR UPDATE",
+    locksInSubqueries: true,
+    combinesWrites: true,
+    maxBinds: 65_535,
+  },
+  session: {
+    currentSchemaQuery: "select current_schema() as schema",
+    lockTimeout,
+    // lock_timeout stays per transaction (SET LOCAL): a session-wide one would also bound the
+    // waits of migrations and of the application's own queries on a shared pool.
+    sessionSetup: () => [],
+    begin: (ms, setUp) => {
+      const statements = ["BEGIN ISOLATION LEVEL READ COMMITTED", lockTimeout(ms)];
+      return setUp ? [statements.join("; ")] : statements;
+    },
+    lockTimeoutQuery: (ms) => `SELECT set_config('lock_timeout', '${Math.max(1, Math.round(ms))}', true)`,
+  },
+  isTransient: (error) => TRANSIENT.has(errorField(error, "code") as string),
+};
