@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { normalizeTimestamp } from "../src/core/events.js";
 import { mapEvent } from "../src/core/mappers.js";
-import { type DeliveryPlan, deliveryJob } from "../src/core/sync-rules.js";
+import type { DeliveryPlan } from "../src/core/store-contract.js";
 import { parseEvent } from "../src/core/validate.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { SqliteWriter } from "../src/store/sqlite/sqlite-writer.js";
@@ -64,7 +64,7 @@ async function measure(dir: string, pageSize: number, batch: number, all: readon
   const writer = new SqliteWriter(sqlite, null, { onDisk: false, lockTimeoutMs: 1000 });
   const started = performance.now();
   for (let i = 0; i < all.length; i += batch) {
-    await writer.run(all.slice(i, i + batch).map((plan) => deliveryJob<null>(plan)));
+    await writer.run(all.slice(i, i + batch).map((plan) => ({ plan })));
   }
   const micros = ((performance.now() - started) * 1000) / all.length;
   const walBytes = statSync(`${file}-wal`).size / all.length;

@@ -90,7 +90,8 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
     return storePromise;
   };
   const lazyStore: SyncStore<Kysely<ClerkSyncDatabase>> = {
-    runBatch: async (jobs) => (await store()).runBatch(jobs),
+    applyPlans: async (plans) => (await store()).applyPlans(plans),
+    applyJobs: async (jobs) => (await store()).applyJobs(jobs),
     // One batch at a time until the store is open, then as many as it takes.
     get maxConcurrentBatches() {
       return opened?.maxConcurrentBatches ?? 1;

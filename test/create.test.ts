@@ -44,12 +44,12 @@ describe("createClerkSync: the in-app receiver", () => {
     const store: ClerkSyncStore = {
       ...real,
       maxConcurrentBatches: 3,
-      async runBatch(jobs) {
+      async applyPlans(plans) {
         active++;
         most = Math.max(most, active);
         try {
           await new Promise((resolve) => setTimeout(resolve, 20));
-          return await real.runBatch(jobs);
+          return await real.applyPlans(plans);
         } finally {
           active--;
         }

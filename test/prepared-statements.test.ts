@@ -1,7 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import pg from "pg";
 import { afterAll, expect, it } from "vitest";
-import { deliveryJob } from "../src/core/sync-rules.js";
 import { openMysqlStore } from "../src/store/mysql/mysql-store.js";
 import { openPostgresStore } from "../src/store/postgres/postgres-store.js";
 import { PreparedTexts, preparingPool } from "../src/store/sql/prepared-statements.js";
@@ -33,7 +32,7 @@ describeTarget(target, "PostgreSQL prepared statements", () => {
     opened.push(store);
     const ids = Array.from({ length: 6 }, (_, i) => `user_prepared_${i}`);
     for (const pair of [ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)]) {
-      const results = await store.runBatch(pair.map((id) => deliveryJob(userPlan(id))));
+      const results = await store.applyPlans(pair.map((id) => userPlan(id)));
       expect(results).toEqual(pair.map(() => ({ ok: true, value: "applied" })));
     }
     // Three batches of the same shape: one text, prepared once.
@@ -50,9 +49,7 @@ describeTarget(target, "PostgreSQL prepared statements", () => {
     url.searchParams.set("prepared_statements", "false");
     const store = await openPostgresStore({ url: url.toString(), poolSize: 1 });
     opened.push(store);
-    const results = await store.runBatch(
-      ["user_unprepared_1", "user_unprepared_2"].map((id) => deliveryJob(userPlan(id))),
-    );
+    const results = await store.applyPlans(["user_unprepared_1", "user_unprepared_2"].map((id) => userPlan(id)));
     expect(results.map((r) => r.ok)).toEqual([true, true]);
     expect(await preparedHere(store.db as Kysely<unknown>)).toBe(0);
   });
@@ -119,7 +116,7 @@ describeTarget(mysqlDb, "MySQL prepared statements", () => {
       opened.push(store);
       const ids = Array.from({ length: 4 }, (_, i) => `user_mysql_prepared_${prepared}_${i}`);
       for (const pair of [ids.slice(0, 2), ids.slice(2)]) {
-        const results = await store.runBatch(pair.map((id) => deliveryJob(userPlan(id))));
+        const results = await store.applyPlans(pair.map((id) => userPlan(id)));
         expect(results).toEqual(pair.map(() => ({ ok: true, value: "applied" })));
       }
       const executed = await executedHere(store.db as Kysely<unknown>);

@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { deliveryJob } from "../src/core/sync-rules.js";
 import { WalFlusher } from "../src/store/sqlite/sqlite-durability.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { configureSqlite, SqliteWriter } from "../src/store/sqlite/sqlite-writer.js";
@@ -121,16 +120,16 @@ describe("SqliteWriter after a failed WAL sync", () => {
         sync: (fd, callback) =>
           fail ? callback(Object.assign(new Error("EIO"), { code: "EIO" })) : fdatasync(fd, callback),
       });
-      const [first] = await writer.run([deliveryJob<null>(userPlan("user_synced"))]);
+      const [first] = await writer.run([{ plan: userPlan("user_synced") }]);
       expect(first).toEqual({ ok: true, value: "applied" });
       expect(writer.durabilityFailure).toBeUndefined();
       fail = true;
-      const [second] = await writer.run([deliveryJob<null>(userPlan("user_unsynced"))]);
+      const [second] = await writer.run([{ plan: userPlan("user_unsynced") }]);
       expect(second?.ok).toBe(false);
       expect(writer.durabilityFailure).toMatchObject({ code: "EIO" });
       // The disk came back: nothing committed since the failure can be vouched for all the same.
       fail = false;
-      const [third] = await writer.run([deliveryJob<null>(userPlan("user_after"))]);
+      const [third] = await writer.run([{ plan: userPlan("user_after") }]);
       expect(third?.ok).toBe(false);
     } finally {
       sqlite.close();

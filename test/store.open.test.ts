@@ -14,10 +14,9 @@ const [postgres, mariadb] = [await postgresTarget(), await mysqlTarget()];
 /** Migrates, writes a row in a batch and reads it back: the store works. */
 async function exercise(store: ClerkSyncStore): Promise<void> {
   await store.migrate();
-  const [result] = await store.runBatch([
-    { run: async (tx) => tx.upsertEntity("clerk_users", "user_open", 5, { first_name: "Open", banned: false }) },
-  ]);
-  expect(result?.ok).toBe(true);
+  await store.transaction(async (tx) =>
+    tx.upsertEntity("clerk_users", "user_open", 5, { first_name: "Open", banned: false }),
+  );
   const row = await store.db.selectFrom("clerk_users").select(["first_name", "version"]).executeTakeFirst();
   expect([row?.first_name, Number(row?.version)]).toEqual(["Open", 5]);
 }

@@ -1,7 +1,6 @@
 import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, expect, it } from "vitest";
-import { deliveryJob } from "../src/core/sync-rules.js";
 import { openPostgresStore, postgresConnection } from "../src/store/postgres/postgres-store.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { describeStoreConformance } from "./conformance/store-suite.js";
@@ -47,7 +46,7 @@ describeTarget(target, "PostgreSQL set-based batch that loses a race", () => {
     const store = await openPostgresStore({ pool: losing as unknown as pg.Pool });
     opened.push(store);
     const ids = ["user_race_a", "user_race_b", "user_race_c"];
-    const results = await store.runBatch(ids.map((id) => deliveryJob(userPlan(id))));
+    const results = await store.applyPlans(ids.map((id) => userPlan(id)));
     expect(results).toEqual(ids.map(() => ({ ok: true, value: "applied" })));
     expect(deadlocked).toBe(true);
     const afterLoss = sent.slice(sent.findIndex((t) => t.startsWith("WITH")) + 1);

@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import { deliveryJob } from "../src/core/sync-rules.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { describeStoreConformance } from "./conformance/store-suite.js";
 import { sqliteFileTarget } from "./helpers/databases.js";
@@ -18,7 +17,7 @@ describe("SQLite writer thread", () => {
     const store = openSqliteStore({ filename });
     await store.migrate();
     const plans = Array.from({ length: 5 }, (_, i) => userPlan(`user_close_${i}`));
-    const batches = plans.map((plan) => store.runBatch([deliveryJob(plan)]));
+    const batches = plans.map((plan) => store.applyPlans([plan]));
     await store.close();
     const results = await Promise.all(batches);
     expect(results.flat().map((r) => (r.ok ? r.value : r.error))).toEqual(plans.map(() => "applied"));

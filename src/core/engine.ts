@@ -4,8 +4,7 @@ import { type AnyHook, type Hook, HookRegistry, typeFilter } from "./hooks.js";
 import { objectMemberText } from "./json-member.js";
 import { mapEvent } from "./mappers.js";
 import type { DeliveryOutcome } from "./schema.js";
-import type { DeliveryRecord, SyncStore } from "./store-contract.js";
-import { type DeliveryPlan, deliveryJob } from "./sync-rules.js";
+import type { DeliveryPlan, DeliveryRecord, SyncStore } from "./store-contract.js";
 import type { ParsedEvent } from "./validate.js";
 
 /** How deletions are stored. */
@@ -56,7 +55,7 @@ export interface DeliveryResult {
  * const { outcome } = await engine.process({ svixId, rawBody, parsed: parseEvent(rawBody) });
  */
 export class SyncEngine<Db = unknown> {
-  readonly #commit: GroupCommit;
+  readonly #commit: GroupCommit<Db>;
   readonly #hard: boolean;
   readonly #now: () => number;
   readonly #mirrors: (type: string) => boolean;
@@ -66,7 +65,7 @@ export class SyncEngine<Db = unknown> {
     this.#hard = options.deleteMode === "hard";
     this.#now = options.now ?? Date.now;
     this.#mirrors = typeFilter(options.events);
-    this.#commit = new GroupCommit(store as SyncStore, options.maxBatch);
+    this.#commit = new GroupCommit(store, options.maxBatch);
   }
 
   /**
@@ -104,17 +103,13 @@ export class SyncEngine<Db = unknown> {
         ? mapEvent(delivery.parsed.event, objectMemberText(delivery.rawBody, "data"))
         : [];
     const plan: DeliveryPlan = { record, mutations, hard: this.#hard };
-    const hooked = this.#hooks.has(event.type);
-    return this.#commit
-      .submit(
-        deliveryJob<Db>(
+    const outcome = this.#hooks.has(event.type)
+      ? this.#commit.submitJob({
           plan,
-          hooked
-            ? (tx, outcome) => this.#hooks.run(event, { db: tx.db as Db, svixId: record.svixId, outcome })
-            : undefined,
-        ),
-      )
-      .then((outcome) => ({ outcome, type: record.type, objectId }));
+          beforeFinish: (db, status) => this.#hooks.run(event, { db, svixId: record.svixId, outcome: status }),
+        })
+      : this.#commit.submitPlan(plan);
+    return outcome.then((outcome) => ({ outcome, type: record.type, objectId }));
   }
 
   /** Waits for every submitted delivery to be committed. */

@@ -1,4 +1,9 @@
-export { GroupCommit } from "./batcher.js";
+/**
+ * `clerk-sync/core`: what an app or a custom store needs of the core, and no more. Verification,
+ * the event types and their validation, error codes, the Web `Request → Response` handler, the
+ * sync engine with its hooks, the table contract, and the engine → store contract for stores of
+ * one's own. The engine's internals (group commit, the sync rules, the mappers) stay inside.
+ */
 export {
   type DeleteMode,
   type Delivery,
@@ -6,32 +11,22 @@ export {
   SyncEngine,
   type SyncEngineOptions,
 } from "./engine.js";
-export { ClerkSyncError, ERROR_STATUS, type ErrorCode, isClerkSyncError, toStoreError } from "./errors.js";
+export { ClerkSyncError, ERROR_STATUS, type ErrorCode, isClerkSyncError } from "./errors.js";
 export * from "./events.js";
 export {
   createWebhookHandler,
   DEFAULT_MAX_BODY_BYTES,
-  errorReply,
-  readBody,
   type WebhookHandler,
   type WebhookHandlerOptions,
   type WebhookInput,
   type WebhookReply,
 } from "./handler.js";
-export { type HeaderLookup, type HeaderSource, toHeaderLookup } from "./headers.js";
-export { type AnyHook, type Hook, type HookContext, typeFilter } from "./hooks.js";
+export type { HeaderLookup, HeaderSource } from "./headers.js";
+export type { AnyHook, Hook, HookContext } from "./hooks.js";
 export { type Logger, type LogLevel, silentLogger } from "./logger.js";
-export { type ChildSet, type Mutation, mapEvent } from "./mappers.js";
+export type { ChildSet, Mutation } from "./mappers.js";
 export * from "./schema.js";
 export type * from "./store-contract.js";
-export {
-  applyDelivery,
-  applyMutation,
-  type BeforeFinish,
-  type DeliveryPlan,
-  deliveryJob,
-  type MutationOutcome,
-} from "./sync-rules.js";
 export { type ParsedEvent, parseEvent, validateEvent } from "./validate.js";
 export {
   computeSignature,

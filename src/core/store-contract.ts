@@ -1,6 +1,10 @@
-import type { ChildSet } from "./mappers.js";
-import type { ChildTableName, DeliveryStatus, EntityTableName } from "./schema.js";
-import type { DeliveryPlan } from "./sync-rules.js";
+/**
+ * The contract between the sync engine and a store: what the engine hands over (plans and
+ * jobs), what a store answers, and the transaction operations the sync rules run on. Every
+ * store passes the same conformance suite against it (test/conformance/store-suite.ts).
+ */
+import type { ChildSet, Mutation } from "./mappers.js";
+import type { ChildTableName, DeliveryOutcome, DeliveryStatus, EntityTableName } from "./schema.js";
 
 /** A value or a promise of it: SQLite answers synchronously, network databases do not. */
 export type Awaitable<T> = T | Promise<T>;
@@ -27,12 +31,59 @@ export interface DeliveryRecord {
   readonly payload: string;
 }
 
+/**
+ * A delivery's whole effect as plain data (structured-clone safe): what to record and what to
+ * write. A plan runs none of the caller's code, so a store may apply it wherever and however it
+ * likes (on another thread, set-based with other plans) as long as the effect is that of
+ * `applyDelivery` (core/sync-rules.ts).
+ */
+export interface DeliveryPlan {
+  readonly record: DeliveryRecord;
+  readonly mutations: readonly Mutation[];
+  /** Deletions clear the data (hard) or only set `deleted_at` (soft). */
+  readonly hard: boolean;
+}
+
+/** Runs inside a delivery's transaction after its mutations, before its outcome is recorded (hooks). */
+export type BeforeFinish<Db> = (db: Db, status: Exclude<DeliveryStatus, "failed">) => Promise<void>;
+
+/**
+ * A delivery with hooks: its plan, and the caller's code to run in the same transaction. A store
+ * runs it on a connection where `db` is, in a savepoint of its own: if it throws, the delivery's
+ * effects roll back and it is recorded as `failed`, alone.
+ */
+export interface DeliveryJob<Db = unknown> {
+  readonly plan: DeliveryPlan;
+  readonly beforeFinish: BeforeFinish<Db>;
+}
+
+/** Per-delivery result of a batch: deliveries fail alone; the batch commits the others. */
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/**
+ * What the sync engine needs of a store. Both methods apply their deliveries in one durable
+ * transaction (the commit is on disk before the promise resolves), each delivery isolated so
+ * that a failing one leaves no trace but its `failed` record while the others commit, and
+ * answer each delivery's outcome in the order given.
+ */
+export interface SyncStore<Db = unknown> {
+  /** Deliveries without hooks: pure data, the fast path. */
+  applyPlans(plans: readonly DeliveryPlan[]): Promise<Settled<DeliveryOutcome>[]>;
+  /** Deliveries with hooks, each run where its hooks get the transaction's `db`. */
+  applyJobs(jobs: readonly DeliveryJob<Db>[]): Promise<Settled<DeliveryOutcome>[]>;
+  /**
+   * How many batches may be under way at once (e.g. one committing while another waits for its
+   * disk flush, or one per pooled connection). Default 1.
+   */
+  readonly maxConcurrentBatches?: number;
+}
+
 /** What became of a delivery id that is already recorded. */
 export type ClaimResult = "new" | "retry" | "duplicate";
 
 /**
- * The operations the sync engine performs inside one database transaction. Each store
- * implements them for its dialect; the conformance suite holds every store to the same contract.
+ * The operations the sync rules (core/sync-rules.ts) perform inside one database transaction.
+ * A store implements them for its database; the conformance suite holds every store to them.
  */
 export interface SyncTransaction<Db = unknown> {
   /** The store's database handle bound to this transaction, handed to hooks. */
@@ -49,8 +100,8 @@ export interface SyncTransaction<Db = unknown> {
    * could both read "absent" and the older write could land last. Stores with row locks
    * (PostgreSQL, MySQL) insert a placeholder row (version -1, answered as `undefined`) before the
    * locking read, so a concurrent writer of the same id waits on its key. The caller must write
-   * the row (`upsertEntity` or `markDeleted`) whenever this answers `undefined` (the engine
-   * always does), so a placeholder never commits; a rolled-back savepoint removes it too.
+   * the row (`upsertEntity` or `markDeleted`) whenever this answers `undefined` (the sync rules
+   * always do), so a placeholder never commits; a rolled-back savepoint removes it too.
    */
   readState(table: EntityTableName, id: string): Awaitable<EntityState | undefined>;
   /** Inserts the row, or replaces its data columns and version. Never touches `deleted_at`. */
@@ -72,41 +123,4 @@ export interface SyncTransaction<Db = unknown> {
    * is not `failed` (another receiver processed the delivery meanwhile) it only counts the attempt.
    */
   recordFailure(record: DeliveryRecord, error: { code: string; message: string }): Awaitable<void>;
-}
-
-/** One unit of work in a batch: `run` goes inside its own savepoint of the batch transaction. */
-export interface BatchJob<T, Db = unknown> {
-  /**
-   * The order in which this job takes its row locks relative to other jobs (the engine uses
-   * the object's table and id, then the delivery id). A store whose transactions lock rows runs
-   * a batch's jobs sorted by it, so that receivers sharing a database lock rows in one order
-   * and rarely deadlock; results still come back in submission order.
-   */
-  readonly lockOrder?: string;
-  /**
-   * The job as data, when it runs none of the caller's code (no hooks). A store may then apply
-   * it itself (on another thread, or set-based with the batch's other plans) instead of calling
-   * `run` and `fail`, with the same effect: that of `applyDelivery`, failures recorded alike.
-   */
-  readonly plan?: DeliveryPlan;
-  run(tx: SyncTransaction<Db>): Promise<T>;
-  /** Called after `run` threw and its savepoint was rolled back, still inside the batch. */
-  fail?(tx: SyncTransaction<Db>, error: unknown): Awaitable<void>;
-}
-
-/** Per-job result of a batch: jobs fail alone; the batch commits the others. */
-export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-/**
- * What the sync engine needs of a store: run jobs in one durable transaction (the commit is
- * flushed to disk before the promise resolves), each job isolated by a savepoint so that one
- * failing job leaves no trace while the others commit.
- */
-export interface SyncStore<Db = unknown> {
-  runBatch<T>(jobs: readonly BatchJob<T, Db>[]): Promise<Settled<T>[]>;
-  /**
-   * How many batches may be under way at once (e.g. one committing while another waits for its
-   * disk flush, or one per pooled connection). Default 1.
-   */
-  readonly maxConcurrentBatches?: number;
 }

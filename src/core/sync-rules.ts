@@ -1,52 +1,21 @@
+/**
+ * The sync rules, defined once: claim the delivery id, pass every mutation through the version
+ * guard and the tombstone rules, run hooks, record the outcome; a delivery that fails fails
+ * alone. Every store path runs these functions: the SQLite writer (in-thread and on its
+ * thread), the network stores' job-by-job path, and the set-based batches (which run them
+ * against rows read beforehand, recording the writes instead of making them).
+ */
 import { toStoreError } from "./errors.js";
 import type { Mutation } from "./mappers.js";
 import type { DeliveryOutcome, DeliveryStatus } from "./schema.js";
-import type { BatchJob, DeliveryRecord, SyncTransaction } from "./store-contract.js";
-
-/**
- * A delivery's whole effect as plain data (structured-clone safe): what to record and what to
- * write. A job that carries a plan runs no code of the caller, so a store may apply it on another
- * thread, or set-based with other plans, instead of calling the job's `run`, as long as the
- * effect is that of {@link applyDelivery}.
- */
-export interface DeliveryPlan {
-  readonly record: DeliveryRecord;
-  readonly mutations: readonly Mutation[];
-  /** Deletions clear the data (hard) or only set `deleted_at` (soft). */
-  readonly hard: boolean;
-}
-
-/** Runs inside a delivery's transaction after its mutations, before its outcome is recorded. */
-export type BeforeFinish<Db> = (tx: SyncTransaction<Db>, status: Exclude<DeliveryStatus, "failed">) => Promise<void>;
-
-/**
- * The batch job of one delivery: {@link applyDelivery} in its savepoint, and on failure the
- * delivery recorded as `failed` with its code. Without `beforeFinish` (hooks) it carries its plan,
- * so a store may apply it elsewhere.
- */
-export function deliveryJob<Db = unknown>(
-  plan: DeliveryPlan,
-  beforeFinish?: BeforeFinish<Db>,
-): BatchJob<DeliveryOutcome, Db> {
-  const first = plan.mutations[0];
-  return {
-    lockOrder: `${first ? `${first.table}\u0000${first.id}` : ""}\u0000${plan.record.svixId}`,
-    plan: beforeFinish ? undefined : plan,
-    run: (tx) => applyDelivery(tx, plan, beforeFinish && ((status) => beforeFinish(tx, status))),
-    fail: (tx, error) => {
-      const coded = toStoreError(error);
-      return tx.recordFailure(plan.record, { code: coded.code, message: coded.message });
-    },
-  };
-}
+import type { Awaitable, DeliveryPlan, Settled, SyncTransaction } from "./store-contract.js";
 
 /** What the version guard decides for one mutation against the stored row's state. */
 export type MutationOutcome = "applied" | "stale";
 
 /**
  * Applies one delivery inside `tx`: claims its id, passes every mutation through the version
- * guard, runs `beforeFinish` (hooks) with the outcome, records the outcome. The single
- * definition of the sync rules; every store path runs it.
+ * guard, runs `beforeFinish` (hooks) with the outcome, records the outcome.
  */
 export async function applyDelivery<Db>(
   tx: SyncTransaction<Db>,
@@ -81,4 +50,72 @@ export async function applyMutation<Db>(tx: SyncTransaction<Db>, m: Mutation, ha
   await tx.upsertEntity(m.table, m.id, m.version, m.values);
   for (const set of m.children) await tx.replaceChildren(set);
   return tombstoned ? "stale" : "applied";
+}
+
+/** A delivery to apply in a batch: its plan, and for a delivery with hooks the code to run before it finishes. */
+export interface BatchDelivery<Db> {
+  readonly plan: DeliveryPlan;
+  readonly beforeFinish?: ((db: Db, status: Exclude<DeliveryStatus, "failed">) => Promise<void>) | undefined;
+}
+
+/** A transaction's savepoints, as the store spells them. */
+export interface Savepoints {
+  open(): Awaitable<void>;
+  release(): Awaitable<void>;
+  /** Rolls back to the open savepoint and releases it. */
+  rollback(): Awaitable<void>;
+}
+
+/**
+ * Applies `deliveries` in the open transaction `tx`, in `order` (indexes into `deliveries`),
+ * each in a savepoint of its own: a delivery that throws is rolled back alone and recorded as
+ * `failed` with its error's code. Errors for which `poisons` answers true (a lost race, which
+ * aborts the whole transaction) are thrown instead. Results come back in the order given.
+ */
+export async function applyInSavepoints<Db>(
+  tx: SyncTransaction<Db>,
+  savepoints: Savepoints,
+  deliveries: readonly BatchDelivery<Db>[],
+  order: readonly number[] = deliveries.map((_, i) => i),
+  poisons: (error: unknown) => boolean = () => false,
+): Promise<Settled<DeliveryOutcome>[]> {
+  const results: Settled<DeliveryOutcome>[] = new Array(deliveries.length);
+  for (const index of order) {
+    const { plan, beforeFinish } = deliveries[index] as BatchDelivery<Db>;
+    await savepoints.open();
+    try {
+      const value = await applyDelivery(tx, plan, beforeFinish && ((status) => beforeFinish(tx.db, status)));
+      await savepoints.release();
+      results[index] = { ok: true, value };
+    } catch (error) {
+      if (poisons(error)) throw error;
+      await savepoints.rollback();
+      const coded = toStoreError(error);
+      await tx.recordFailure(plan.record, { code: coded.code, message: coded.message });
+      results[index] = { ok: false, error };
+    }
+  }
+  return results;
+}
+
+/**
+ * The order in which a delivery takes its row locks relative to others: its first object's
+ * table and id, then its delivery id. Stores whose transactions lock rows apply a batch in this
+ * order, so that receivers sharing a database lock rows in one order and rarely deadlock.
+ */
+export function lockKey(plan: DeliveryPlan): string {
+  const first = plan.mutations[0];
+  return `${first ? `${first.table}\u0000${first.id}` : ""}\u0000${plan.record.svixId}`;
+}
+
+/** The indexes of `plans` sorted by {@link lockKey} (stable). */
+export function lockOrder(plans: readonly DeliveryPlan[]): number[] {
+  const keys = plans.map(lockKey);
+  return keys
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const x = keys[a] as string;
+      const y = keys[b] as string;
+      return x < y ? -1 : x > y ? 1 : a - b;
+    });
 }

@@ -56,10 +56,12 @@ export interface DialectSyntax {
    */
   readonly locksInSubqueries: boolean;
   /**
-   * Whether one statement may hold several writes to distinct rows (PostgreSQL's data-modifying
-   * `WITH` queries): the set-based batch then sends its writes as one statement.
+   * Joins writes to distinct rows into one statement where the dialect can (PostgreSQL's
+   * data-modifying `WITH` queries), its primary query `primary` or else the last write; the
+   * set-based batch then sends its writes as one statement. Undefined where each write is a
+   * statement of its own.
    */
-  readonly combinesWrites: boolean;
+  readonly combineWrites: ((writes: readonly string[], primary?: string) => string) | undefined;
   /** The most bind parameters one statement may carry. */
   readonly maxBinds: number;
 }
@@ -80,7 +82,7 @@ export interface DialectSession {
    */
   begin(lockTimeoutMs: number, setUp: boolean): readonly string[];
   /**
-   * The primary query of a combined write (see `DialectSyntax.combinesWrites`) run outside a
+   * The primary query of a combined write (see `DialectSyntax.combineWrites`) run outside a
    * transaction: it bounds the statement's lock waits to `ms`. PostgreSQL runs a `WITH`
    * statement's primary query first, then the data-modifying sub-statements it does not read,
    * each to completion, so the bound is in place before any row lock is awaited (were that order

@@ -1,17 +1,24 @@
 import type { Kysely } from "kysely";
-import type { SyncStore } from "../core/store-contract.js";
+import type { SyncStore, SyncTransaction } from "../core/store-contract.js";
 import type { DialectSpec } from "./dialect.js";
 import type { ClerkSyncDatabase } from "./schema/database.js";
 import type { MigrateResult } from "./schema/migrations.js";
 
 /**
- * A database clerk-sync writes to: the sync engine's transaction contract plus what the
- * service needs around it. Every dialect passes the same conformance suite.
+ * A database clerk-sync writes to: the sync engine's contract (`applyPlans`, `applyJobs`) plus
+ * what the service needs around it. Every dialect passes the same conformance suite.
  */
 export interface ClerkSyncStore extends SyncStore<Kysely<ClerkSyncDatabase>> {
   readonly dialect: DialectSpec;
   /** A Kysely instance for queries over the mirrored tables. */
   readonly db: Kysely<ClerkSyncDatabase>;
+  /**
+   * Runs `work` in one write transaction with the sync rules' operations, for writes that are
+   * not webhook deliveries (and the store conformance suite). Durable once it resolves; rolled
+   * back if `work` throws. On a network database it runs again while it loses a race with
+   * another receiver, so `work` must be safe to repeat.
+   */
+  transaction<T>(work: (tx: SyncTransaction<Kysely<ClerkSyncDatabase>>) => Promise<T>): Promise<T>;
   /** Brings the schema up to date; safe to call from several processes at once. */
   migrate(): Promise<MigrateResult>;
   /** Migrations not applied yet (every one on an empty database). */

@@ -3,8 +3,7 @@ import { expect, it } from "vitest";
 import { toStoreError } from "../../src/core/errors.js";
 import type { Mutation } from "../../src/core/mappers.js";
 import type { EntityTableName } from "../../src/core/schema.js";
-import type { DeliveryRecord } from "../../src/core/store-contract.js";
-import { type DeliveryPlan, deliveryJob } from "../../src/core/sync-rules.js";
+import type { DeliveryPlan, DeliveryRecord } from "../../src/core/store-contract.js";
 import type { ClerkSyncStore } from "../../src/store/store.js";
 import { snapshot } from "../helpers/tables.js";
 
@@ -88,11 +87,12 @@ function jobByJobBatches(store: ClerkSyncStore): () => number {
   return () => count;
 }
 
-/** Runs plan jobs; answers each job's outcome, or its error's code. */
+/** Applies plans; answers each delivery's outcome, or its error's code. */
 async function apply(store: ClerkSyncStore, plans: DeliveryPlan[], hooked = false): Promise<string[]> {
-  // A hook (here one that does nothing) takes the plan off the job: the store then runs it job by job.
-  const jobs = plans.map((p) => deliveryJob(p, hooked ? async () => {} : undefined));
-  const results = await store.runBatch(jobs);
+  // With a hook (here one that does nothing) a delivery is a job: the store runs it job by job.
+  const results = hooked
+    ? await store.applyJobs(plans.map((plan) => ({ plan, beforeFinish: async () => {} })))
+    : await store.applyPlans(plans);
   return results.map((r) => (r.ok ? r.value : toStoreError(r.error).code));
 }
 
@@ -254,30 +254,26 @@ export function describePlanBatchConformance(stores: {
       const held = gate();
       const release = gate();
       // A delivery with a hook, job by job: it holds the lock on user_held until released.
-      const holder = store.runBatch([
-        {
-          run: async (tx) => {
-            await tx.claimDelivery(record("msg_hold", "user_held"));
-            expect(await tx.readState("clerk_users", "user_held")).toBeUndefined();
-            held.open();
-            await release.promise;
-            await tx.upsertEntity("clerk_users", "user_held", 10, { first_name: "Holder" });
-            await tx.finishDelivery("msg_hold", "applied");
-            return "applied";
-          },
-        },
-      ]);
+      const holder = store.transaction(async (tx) => {
+        await tx.claimDelivery(record("msg_hold", "user_held"));
+        expect(await tx.readState("clerk_users", "user_held")).toBeUndefined();
+        held.open();
+        await release.promise;
+        await tx.upsertEntity("clerk_users", "user_held", 10, { first_name: "Holder" });
+        await tx.finishDelivery("msg_hold", "applied");
+        return "applied";
+      });
       await held.promise;
       const waiting = plan("msg_wait", [user("user_held", 20, "Waiter")]);
       const started = Date.now();
-      const [timedOut] = await impatient.runBatch([deliveryJob(waiting)]);
+      const [timedOut] = await impatient.applyPlans([waiting]);
       const waited = Date.now() - started;
       release.open();
       expect(timedOut?.ok).toBe(false);
       expect(toStoreError(timedOut?.ok ? undefined : timedOut?.error).code).toBe("store_unavailable");
       // MySQL counts its lock wait timeout in whole seconds.
       expect(waited).toBeLessThan(4000);
-      expect((await holder)[0]).toEqual({ ok: true, value: "applied" });
+      expect(await holder).toBe("applied");
       expect((await rows(store, "clerk_webhook_events")).map((r) => r.svix_id)).toEqual(["msg_hold"]);
       expect(await apply(impatient, [waiting])).toEqual(["applied"]);
       const [stored] = await rows(store, "clerk_users");

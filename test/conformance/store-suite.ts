@@ -1,8 +1,14 @@
 import { sql } from "kysely";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { toStoreError } from "../../src/core/errors.js";
-import type { DeliveryRecord, SyncTransaction } from "../../src/core/store-contract.js";
-import { type DeliveryPlan, deliveryJob } from "../../src/core/sync-rules.js";
+import { ClerkSyncError, toStoreError } from "../../src/core/errors.js";
+import type { Mutation } from "../../src/core/mappers.js";
+import type {
+  DeliveryJob,
+  DeliveryPlan,
+  DeliveryRecord,
+  Settled,
+  SyncTransaction,
+} from "../../src/core/store-contract.js";
 import { openMysqlStore } from "../../src/store/mysql/mysql-store.js";
 import { openPostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { findUserByEmail, findUserById } from "../../src/store/queries.js";
@@ -33,11 +39,32 @@ const userValues = (firstName: string) => ({
   data: { id: "user_1", first_name: firstName },
 });
 
-/** Runs one job in its own batch and returns its value (or throws its error). */
-async function inTx<T>(store: ClerkSyncStore, run: (tx: SyncTransaction) => Promise<T> | T): Promise<T> {
-  const [result] = await store.runBatch([{ run: async (tx) => run(tx) }]);
-  if (!result?.ok) throw result?.error;
-  return result.value;
+/** Runs `run` in one transaction of the store and returns its value (or throws its error). */
+function inTx<T>(store: ClerkSyncStore, run: (tx: SyncTransaction) => Promise<T> | T): Promise<T> {
+  return store.transaction(async (tx) => run(tx));
+}
+
+/** A transaction's result as a batch answers it. */
+async function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+/** The upsert of `user_1`-like rows a delivery plan carries. */
+const userUpsert = (id: string, version: number, firstName: string): Mutation => ({
+  op: "upsert",
+  table: "clerk_users",
+  id,
+  version,
+  values: userValues(firstName),
+  children: [],
+});
+
+/** A delivery with hooks: `hook` runs in its transaction after its mutations, before its outcome is recorded. */
+function hooked<Db>(plan: DeliveryPlan, hook: (db: Db) => Promise<void> = async () => {}): DeliveryJob<Db> {
+  return { plan, beforeFinish: (db) => hook(db) };
 }
 
 async function rows(store: ClerkSyncStore, table: string): Promise<Record<string, unknown>[]> {
@@ -118,23 +145,15 @@ export function describeStoreConformance(target: StoreTarget): void {
     });
 
     it("a failed job leaves no effect, is recorded as failed, and its retry is processed", async () => {
-      const results = await store.runBatch<string>([
-        {
-          run: async (tx) => {
-            await tx.claimDelivery(record("msg_ok", { objectId: "user_2" }));
-            await tx.upsertEntity("clerk_users", "user_2", 10, userValues("Ok"));
-            await tx.finishDelivery("msg_ok", "applied");
-            return "ok";
-          },
-        },
-        {
-          run: async (tx) => {
-            await tx.claimDelivery(record("msg_bad"));
-            await tx.upsertEntity("clerk_users", "user_1", 10, userValues("Bad"));
-            throw new Error("hook exploded");
-          },
-          fail: (tx) => tx.recordFailure(record("msg_bad"), { code: "hook_failed", message: "hook exploded" }),
-        },
+      const results = await store.applyJobs([
+        hooked({
+          record: record("msg_ok", { objectId: "user_2" }),
+          hard: false,
+          mutations: [userUpsert("user_2", 10, "Ok")],
+        }),
+        hooked({ record: record("msg_bad"), hard: false, mutations: [userUpsert("user_1", 10, "Bad")] }, async () => {
+          throw new ClerkSyncError("hook_failed", "hook exploded");
+        }),
       ]);
       expect(results.map((r) => r.ok)).toEqual([true, false]);
       expect((await rows(store, "clerk_users")).map((r) => r.id)).toEqual(["user_2"]);
@@ -191,7 +210,7 @@ export function describeStoreConformance(target: StoreTarget): void {
         hard: false,
         mutations: [{ op: "upsert", table: "clerk_users", id: "user_2", version: 100, values, children: [] }],
       };
-      const [result] = await store.runBatch([deliveryJob(plan)]);
+      const [result] = await store.applyPlans([plan]);
       expect(result).toEqual({ ok: true, value: "applied" });
       // PostgreSQL's driver parses JSON columns; the others answer their text.
       const json = (v: unknown) => (store.dialect.types.parsesJson || typeof v !== "string" ? v : JSON.parse(v));
@@ -255,16 +274,9 @@ export function describeStoreConformance(target: StoreTarget): void {
     });
 
     it("a delivery claimed twice in one batch applies once", async () => {
-      const job = (n: number) => ({
-        run: async (tx: SyncTransaction) => {
-          const claim = await tx.claimDelivery(record("msg_same"));
-          if (claim === "duplicate") return "duplicate";
-          await tx.upsertEntity("clerk_users", "user_1", n, userValues(`N${n}`));
-          await tx.finishDelivery("msg_same", "applied");
-          return "applied";
-        },
-      });
-      const results = await store.runBatch([job(1), job(2)]);
+      const job = (n: number) =>
+        hooked({ record: record("msg_same"), hard: false, mutations: [userUpsert("user_1", n, `N${n}`)] });
+      const results = await store.applyJobs([job(1), job(2)]);
       expect(results.map((r) => (r.ok ? r.value : "error"))).toEqual(["applied", "duplicate"]);
       const [user] = await rows(store, "clerk_users");
       expect(user?.first_name).toBe("N1");
@@ -299,7 +311,7 @@ export function describeStoreConformance(target: StoreTarget): void {
         user("msg_p3", 300, "Broken", null),
         { record: record("msg_p4", { type: "email.created", objectId: null }), hard: false, mutations: [] },
       ];
-      const results = await store.runBatch(plans.map((plan) => deliveryJob(plan)));
+      const results = await store.applyPlans(plans);
       expect(results.map((r) => (r.ok ? r.value : toStoreError(r.error).code))).toEqual([
         "applied",
         "duplicate",
@@ -329,14 +341,12 @@ export function describeStoreConformance(target: StoreTarget): void {
         await tx.markDeleted("clerk_users", "user_9", 500, false);
       });
       expect(await inTx(store, (tx) => tx.readState("clerk_users", "user_9"))).toEqual({ version: 0, deletedAt: 500 });
-      const [result] = await store.runBatch([
-        {
-          run: async (tx) => {
-            expect(await tx.readState("clerk_users", "user_8")).toBeUndefined();
-            throw new Error("rolled back");
-          },
-        },
-      ]);
+      const result = await settle(
+        inTx(store, async (tx) => {
+          expect(await tx.readState("clerk_users", "user_8")).toBeUndefined();
+          throw new Error("rolled back");
+        }),
+      );
       expect(result?.ok).toBe(false);
       expect((await rows(store, "clerk_users")).map((r) => r.id)).toEqual(["user_9"]);
       expect(await inTx(store, (tx) => tx.readState("clerk_users", "user_8"))).toBeUndefined();
@@ -366,24 +376,23 @@ export function describeStoreConformance(target: StoreTarget): void {
         verification_status: null,
         is_primary: 0,
       });
-      const results = await store.runBatch<number>([
-        {
-          run: async (tx) => {
-            const db = tx.db as ClerkSyncStore["db"];
-            await db.insertInto("clerk_user_email_addresses").values(email("kept")).execute();
-            const seen = await db.selectFrom("clerk_user_email_addresses").select("id").execute();
-            return seen.length;
-          },
-        },
-        {
-          run: async (tx) => {
-            const db = tx.db as ClerkSyncStore["db"];
-            await db.insertInto("clerk_user_email_addresses").values(email("dropped")).execute();
-            throw new Error("hook exploded");
-          },
-        },
+      let seen: number | undefined;
+      const ignored = (svixId: string): DeliveryPlan => ({
+        record: record(svixId, { type: "email.created", objectId: null }),
+        hard: false,
+        mutations: [],
+      });
+      const results = await store.applyJobs([
+        hooked(ignored("msg_kept"), async (db: ClerkSyncStore["db"]) => {
+          await db.insertInto("clerk_user_email_addresses").values(email("kept")).execute();
+          seen = (await db.selectFrom("clerk_user_email_addresses").select("id").execute()).length;
+        }),
+        hooked(ignored("msg_dropped"), async (db: ClerkSyncStore["db"]) => {
+          await db.insertInto("clerk_user_email_addresses").values(email("dropped")).execute();
+          throw new Error("hook exploded");
+        }),
       ]);
-      expect(results.map((r) => (r.ok ? r.value : "failed"))).toEqual([1, "failed"]);
+      expect(results.map((r) => (r.ok ? seen : "failed"))).toEqual([1, "failed"]);
       expect((await rows(store, "clerk_user_email_addresses")).map((r) => r.id)).toEqual(["kept"]);
     });
 
@@ -392,28 +401,26 @@ export function describeStoreConformance(target: StoreTarget): void {
       extra.push(twin);
       const claimed = gate();
       const finish = gate();
-      const job = (name: string, hold: boolean) => ({
-        run: async (tx: SyncTransaction) => {
-          const claim = await tx.claimDelivery(record("msg_race", { receivedAt: hold ? 1 : 2 }));
-          if (hold) {
-            claimed.open();
-            await finish.promise;
-          }
-          if (claim === "duplicate") return claim;
-          await tx.upsertEntity("clerk_users", "user_1", 10, userValues(name));
-          await tx.finishDelivery("msg_race", "applied");
-          return claim;
-        },
+      // The first holds its claim (and the row) until `finish`: its hook waits after the upsert.
+      const delivery = (name: string, receivedAt: number): DeliveryPlan => ({
+        record: record("msg_race", { receivedAt }),
+        hard: false,
+        mutations: [userUpsert("user_1", 10, name)],
       });
-      const first = store.runBatch([job("First", true)]);
+      const first = store.applyJobs([
+        hooked(delivery("First", 1), async () => {
+          claimed.open();
+          await finish.promise;
+        }),
+      ]);
       await claimed.promise;
-      const second = twin.runBatch([job("Second", false)]);
+      const second = twin.applyPlans([delivery("Second", 2)]);
       const waited = await stillPending(second, 150);
       finish.open();
       expect(waited).toBe(true);
       const [a, b] = await Promise.all([first, second]);
       expect([a?.[0], b?.[0]]).toEqual([
-        { ok: true, value: "new" },
+        { ok: true, value: "applied" },
         { ok: true, value: "duplicate" },
       ]);
       const [row] = await rows(store, "clerk_webhook_events");
@@ -427,38 +434,29 @@ export function describeStoreConformance(target: StoreTarget): void {
       extra.push(twin);
       const claimed = gate();
       const finish = gate();
-      const first = store.runBatch([
-        {
-          run: async (tx: SyncTransaction) => {
-            await tx.claimDelivery(record("msg_race"));
-            await tx.upsertEntity("clerk_users", "user_1", 10, userValues("First"));
-            claimed.open();
-            await finish.promise;
-            throw new Error("hook exploded");
-          },
-          fail: (tx) => tx.recordFailure(record("msg_race"), { code: "hook_failed", message: "hook exploded" }),
-        },
+      const delivery = (name: string): DeliveryPlan => ({
+        record: record("msg_race"),
+        hard: false,
+        mutations: [userUpsert("user_1", 10, name)],
+      });
+      const first = store.applyJobs([
+        hooked(delivery("First"), async () => {
+          claimed.open();
+          await finish.promise;
+          throw new ClerkSyncError("hook_failed", "hook exploded");
+        }),
       ]);
       await claimed.promise;
-      const second = twin.runBatch([
-        {
-          run: async (tx: SyncTransaction) => {
-            const claim = await tx.claimDelivery(record("msg_race"));
-            if (claim === "duplicate") return claim;
-            await tx.upsertEntity("clerk_users", "user_1", 10, userValues("Second"));
-            await tx.finishDelivery("msg_race", "applied");
-            return claim;
-          },
-        },
-      ]);
+      const second = twin.applyJobs([hooked(delivery("Second"))]);
       const waited = await stillPending(second, 150);
       finish.open();
       expect(waited).toBe(true);
       const [[a], [b]] = await Promise.all([first, second]);
       expect(a?.ok).toBe(false);
-      // PostgreSQL lets the second claim through when the first job's savepoint rolls back
-      // ("new"); elsewhere it waits for the first commit and finds the failure ("retry").
-      expect(b?.ok && ["new", "retry"].includes(b.value)).toBe(true);
+      // PostgreSQL lets the second claim through when the first delivery's savepoint rolls back
+      // (a new claim); elsewhere it waits for the first commit and finds the failure (a retry).
+      // Either way the second applies it.
+      expect(b).toEqual({ ok: true, value: "applied" });
       const [row] = await rows(store, "clerk_webhook_events");
       expect(row).toMatchObject({ status: "applied", error_code: null });
       expect(Number(row?.delivery_count)).toBe(2);
@@ -468,26 +466,27 @@ export function describeStoreConformance(target: StoreTarget): void {
     it("two receivers write versions of one new object at once: the newer wins whichever commits first", async () => {
       const twin = await target.sibling(store);
       extra.push(twin);
-      const guarded = (version: number, name: string, hold?: { locked: () => void; wait: Promise<void> }) => ({
-        run: async (tx: SyncTransaction) => {
-          // The engine's version guard, on a row that does not exist yet.
-          const state = await tx.readState("clerk_users", "user_new");
-          hold?.locked();
-          await hold?.wait;
-          if (state && version < state.version) return "stale";
-          await tx.upsertEntity("clerk_users", "user_new", version, userValues(name));
-          return "applied";
-        },
-      });
+      const guarded = (version: number, name: string, hold?: { locked: () => void; wait: Promise<void> }) =>
+        settle(
+          (hold ? store : twin).transaction(async (tx) => {
+            // The engine's version guard, on a row that does not exist yet.
+            const state = await tx.readState("clerk_users", "user_new");
+            hold?.locked();
+            await hold?.wait;
+            if (state && version < state.version) return "stale";
+            await tx.upsertEntity("clerk_users", "user_new", version, userValues(name));
+            return "applied";
+          }),
+        );
       const locked = gate();
       const release = gate();
-      const newer = store.runBatch([guarded(200, "Newer", { locked: locked.open, wait: release.promise })]);
+      const newer = guarded(200, "Newer", { locked: locked.open, wait: release.promise });
       await locked.promise;
-      const older = twin.runBatch([guarded(100, "Older")]);
+      const older = guarded(100, "Older");
       const waited = await stillPending(older, 150);
       release.open();
       expect(waited).toBe(true);
-      const [[a], [b]] = await Promise.all([newer, older]);
+      const [a, b] = await Promise.all([newer, older]);
       expect([a, b]).toEqual([
         { ok: true, value: "applied" },
         { ok: true, value: "stale" },
@@ -502,22 +501,30 @@ export function describeStoreConformance(target: StoreTarget): void {
       extra.push(twin);
       const aLocked = gate();
       const bLocked = gate();
-      const writeBoth = (first: string, second: string, name: string, signal: () => void, wait: Promise<void>) => ({
-        run: async (tx: SyncTransaction) => {
-          const a = await tx.readState("clerk_users", first);
-          signal();
-          // SQLite lets one writer in at a time: the other cannot signal until this one commits.
-          await Promise.race([wait, delay(300)]);
-          const b = await tx.readState("clerk_users", second);
-          await tx.upsertEntity("clerk_users", first, (a?.version ?? 0) + 1, userValues(name));
-          await tx.upsertEntity("clerk_users", second, (b?.version ?? 0) + 1, userValues(name));
-          return name;
-        },
-      });
-      const one = store.runBatch([writeBoth("user_a", "user_b", "One", aLocked.open, bLocked.promise)]);
+      const writeBoth = (
+        on: ClerkSyncStore,
+        first: string,
+        second: string,
+        name: string,
+        signal: () => void,
+        wait: Promise<void>,
+      ) =>
+        settle(
+          on.transaction(async (tx) => {
+            const a = await tx.readState("clerk_users", first);
+            signal();
+            // SQLite lets one writer in at a time: the other cannot signal until this one commits.
+            await Promise.race([wait, delay(300)]);
+            const b = await tx.readState("clerk_users", second);
+            await tx.upsertEntity("clerk_users", first, (a?.version ?? 0) + 1, userValues(name));
+            await tx.upsertEntity("clerk_users", second, (b?.version ?? 0) + 1, userValues(name));
+            return name;
+          }),
+        );
+      const one = writeBoth(store, "user_a", "user_b", "One", aLocked.open, bLocked.promise);
       await aLocked.promise;
-      const two = twin.runBatch([writeBoth("user_b", "user_a", "Two", bLocked.open, aLocked.promise)]);
-      const [[x], [y]] = await Promise.all([one, two]);
+      const two = writeBoth(twin, "user_b", "user_a", "Two", bLocked.open, aLocked.promise);
+      const [x, y] = await Promise.all([one, two]);
       expect([x?.ok, y?.ok]).toEqual([true, true]);
       const users = await rows(store, "clerk_users");
       expect(users.map((u) => [u.id, Number(u.version)])).toEqual([

@@ -1,6 +1,6 @@
 import type { UserJSON } from "../../src/core/events.js";
 import { mapEvent } from "../../src/core/mappers.js";
-import type { DeliveryPlan } from "../../src/core/sync-rules.js";
+import type { DeliveryPlan } from "../../src/core/store-contract.js";
 import { parseEvent } from "../../src/core/validate.js";
 import { loadExample } from "../../src/testing/fixtures.js";
 

@@ -43,7 +43,7 @@ export const MYSQL: NetworkDialectSpec = {
     returning: () => undefined,
     lockRows: " FOR UPDATE",
     locksInSubqueries: false,
-    combinesWrites: false,
+    combineWrites: undefined,
     // mysql2 interpolates the values into the text: no protocol limit, but the packet's (16 MiB by default).
     maxBinds: 65_535,
   },

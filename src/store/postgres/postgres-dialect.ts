@@ -3,6 +3,14 @@ import { encodeValue, errorField, type NetworkDialectSpec, ON_CONFLICT_SYNTAX } 
 /** deadlock_detected, serialization_failure, lock_not_available (lock_timeout). */
 const TRANSIENT = new Set(["40P01", "40001", "55P03"]);
 
+/** One statement of several writes: all but the primary query as data-modifying `WITH` queries. */
+function combineWrites(writes: readonly string[], primary?: string): string {
+  const parts = [...writes];
+  const last = primary ?? (parts.pop() as string);
+  if (parts.length === 0) return last;
+  return `WITH ${parts.map((text, i) => `w${i} AS (${text})`).join(", ")} ${last}`;
+}
+
 const lockTimeout = (ms: number) => `SET LOCAL lock_timeout = ${Math.max(1, Math.round(ms))}`;
 
 export const POSTGRES: NetworkDialectSpec = {
@@ -29,7 +37,7 @@ export const POSTGRES: NetworkDialectSpec = {
     greatest: "greatest",
     lockRows: " FOR UPDATE",
     locksInSubqueries: true,
-    combinesWrites: true,
+    combineWrites,
     maxBinds: 65_535,
   },
   session: {

@@ -1,25 +1,22 @@
 import { CompiledQuery, type Kysely } from "kysely";
 import { CHILD_TABLES, type ChildTableName, type DeliveryOutcome, type EntityTableName } from "../../core/schema.js";
-import type { BatchJob } from "../../core/store-contract.js";
-import type { DeliveryPlan } from "../../core/sync-rules.js";
+import type { DeliveryPlan } from "../../core/store-contract.js";
 import type { ClerkSyncDatabase } from "../schema/database.js";
-import { decidePlans, entityKey, type LockedRows } from "../write/plan-recorder.js";
-import type { PlanBatchSql, Statement } from "../write/write-sql.js";
+import type { BoundStatement } from "../write/write-sql.js";
+import { decidePlans, entityKey, type LockedRows } from "./plan-recorder.js";
+import type { SetBasedStatements } from "./set-based-statements.js";
 
 /**
  * The plans of a batch the set-based path can run, in `order`, or undefined when it must run
- * job by job: a job with hooks (no plan), a delivery id twice, an entity row written by two
+ * delivery by delivery: a delivery id twice, an entity row written by two
  * deliveries, or a parent's children replaced twice. (One delivery may write a row twice: a
  * membership's last state, then its tombstone.)
  */
-export function setBasedPlans(
-  jobs: readonly BatchJob<unknown, never>[],
-  order: readonly number[],
-): DeliveryPlan[] | undefined {
+export function setBasedPlans(plans: readonly DeliveryPlan[], order: readonly number[]): DeliveryPlan[] | undefined {
   const svixIds = new Set<string>();
   const writers = new Map<string, number>();
   const parents = new Set<string>();
-  const plans: DeliveryPlan[] = [];
+  const ordered: DeliveryPlan[] = [];
   const clears = (table: ChildTableName, parentId: string, rows: readonly Record<string, unknown>[] = []) => {
     const key = `${table}\u0000${parentId}`;
     if (parents.has(key)) return false;
@@ -29,8 +26,8 @@ export function setBasedPlans(
     return rows.every((row) => row[column] === parentId);
   };
   for (const index of order) {
-    const plan = jobs[index]?.plan;
-    if (plan === undefined || svixIds.has(plan.record.svixId)) return undefined;
+    const plan = plans[index] as DeliveryPlan;
+    if (svixIds.has(plan.record.svixId)) return undefined;
     svixIds.add(plan.record.svixId);
     for (const m of plan.mutations) {
       const key = entityKey(m.table, m.id);
@@ -42,9 +39,9 @@ export function setBasedPlans(
           : m.children.every((table) => clears(table, m.id));
       if (!fits) return undefined;
     }
-    plans.push(plan);
+    ordered.push(plan);
   }
-  return plans;
+  return ordered;
 }
 
 /** The stored rows of a batch that inserts everything: none. */
@@ -79,16 +76,16 @@ export interface PlanBatchOptions {
  * Either way, rows that were absent are written with plain `INSERT`s: if another receiver
  * inserted one of them (or recorded one of the deliveries) meanwhile, the statement waits for it
  * and then fails, and the transaction rolls back, as on any error; the caller then runs the
- * batch job by job, where every job fails or succeeds alone.
+ * batch delivery by delivery, where every delivery fails or succeeds alone.
  */
 export class PlanBatches {
   readonly #db: Kysely<ClerkSyncDatabase>;
-  readonly #sql: PlanBatchSql;
+  readonly #sql: SetBasedStatements;
   readonly #options: PlanBatchOptions;
   /** Batches since the last blind one that failed, if the last blind one failed. */
   #sinceBlindMiss: number | undefined;
 
-  constructor(db: Kysely<ClerkSyncDatabase>, sql: PlanBatchSql, options: PlanBatchOptions) {
+  constructor(db: Kysely<ClerkSyncDatabase>, sql: SetBasedStatements, options: PlanBatchOptions) {
     this.#db = db;
     this.#sql = sql;
     this.#options = options;
@@ -97,7 +94,7 @@ export class PlanBatches {
   /** Applies `plans` (from {@link setBasedPlans}), answering their outcomes in order. */
   run(plans: readonly DeliveryPlan[]): Promise<DeliveryOutcome[]> {
     return this.#db.connection().execute(async (conn) => {
-      const run = async (s: Statement) => {
+      const run = async (s: BoundStatement) => {
         // Statements with values: those without (BEGIN, COMMIT) go by the simple protocol.
         if (s.values.length > 0) this.#options.prepare?.(s.text);
         return (await conn.executeQuery<Record<string, unknown>>(CompiledQuery.raw(s.text, s.values))).rows;
@@ -175,4 +172,4 @@ export class PlanBatches {
 /** After a blind batch found rows stored, how often a batch tries blind again. */
 const BLIND_PROBE_EVERY = 8;
 
-type Run = (s: Statement) => Promise<Record<string, unknown>[]>;
+type Run = (s: BoundStatement) => Promise<Record<string, unknown>[]>;

@@ -1,16 +1,19 @@
-import { CompiledQuery, type Kysely, sql } from "kysely";
+import { CompiledQuery, type ControlledTransaction, type Kysely, sql } from "kysely";
 import { ClerkSyncError } from "../../core/errors.js";
-import type { BatchJob, Settled } from "../../core/store-contract.js";
+import type { DeliveryOutcome } from "../../core/schema.js";
+import type { DeliveryJob, DeliveryPlan, Settled, SyncTransaction } from "../../core/store-contract.js";
+import { applyInSavepoints, type BatchDelivery, lockOrder, type Savepoints } from "../../core/sync-rules.js";
 import type { NetworkDialectSpec } from "../dialect.js";
 import type { ClerkSyncDatabase } from "../schema/database.js";
 import { migrate, pendingMigrations } from "../schema/migrations.js";
 import type { ClerkSyncStore } from "../store.js";
-import { PlanBatchSql } from "../write/write-sql.js";
-import { Statements } from "./job-statements.js";
-import { isTransient, runJobsInSavepoints } from "./savepoint-batch.js";
+import { WriteSql } from "../write/write-sql.js";
+import { RowLockingTransaction } from "./row-locking-transaction.js";
 import { PlanBatches, setBasedPlans } from "./set-based-batch.js";
+import { SetBasedStatements } from "./set-based-statements.js";
 
 type Db = Kysely<ClerkSyncDatabase>;
+type Trx = ControlledTransaction<ClerkSyncDatabase>;
 
 /** Longest wait for a row lock held by another transaction, unless configured. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 5000;
@@ -26,13 +29,13 @@ export interface KyselyStoreOptions {
   schema?: string | undefined;
   /** Longest wait for a row lock held by another transaction, in ms. Default 5000. */
   lockTimeoutMs?: number | undefined;
-  /** Runs of a batch that lost a race (deadlock, serialization failure) before it fails, within lockTimeoutMs. Default 10. */
+  /** Runs of a transaction that lost a race (deadlock, serialization failure) before it fails, within lockTimeoutMs. Default 10. */
   maxAttempts?: number | undefined;
   /** Batches under way at once, each on its own pooled connection. Default 4. */
   maxConcurrentBatches?: number | undefined;
   /**
    * Whether clerk-sync opened the pool: its driver is known and each new connection ran
-   * `dialect.session.sessionSetup`, so a transaction opens in fewer round trips (see `DialectSpec.begin`).
+   * `dialect.session.sessionSetup`, so a transaction opens in fewer round trips (see `DialectSession.begin`).
    */
   setUp?: boolean | undefined;
   /** Asks for a set-based batch's statement text to be sent prepared (see `PreparedTexts`). */
@@ -40,12 +43,11 @@ export interface KyselyStoreOptions {
 }
 
 /**
- * A store on a connection pool (PostgreSQL, MySQL/MariaDB) through Kysely. A batch is one
- * transaction on one connection (READ COMMITTED). A batch of plans (deliveries without hooks)
- * runs set-based (plan-batch.ts): a few multi-row statements for the whole batch. Otherwise, or
- * when that fails, each job runs in its own savepoint, so that a failing job fails alone. A batch
- * that loses a race with another receiver (deadlock, serialization failure) is run again from
- * the start, a few times, before its jobs fail. Dialect differences come from `DialectSpec`.
+ * A store on a connection pool (PostgreSQL, MySQL/MariaDB) through Kysely, where several
+ * receivers may write at once. Every transaction is READ COMMITTED on one pooled connection,
+ * its lock waits bounded. How a batch is applied is one sequence, from the cheapest way down
+ * (see {@link apply}): set-based, then delivery by delivery in savepoints, then one delivery
+ * per transaction once the batch has lost a race with another receiver.
  *
  * @example
  * const store = createKyselyStore({ kysely, dialect: POSTGRES, owned: true });
@@ -54,22 +56,25 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
   const { kysely: db, dialect } = options;
   const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const maxAttempts = options.maxAttempts ?? 10;
-  const statements = new Statements(dialect);
-  const planBatches = new PlanBatches(db, new PlanBatchSql(dialect), {
+  const writeSql = new WriteSql(dialect.syntax);
+  const planBatches = new PlanBatches(db, new SetBasedStatements(writeSql, dialect.types), {
     begin: dialect.session.begin(lockTimeoutMs, options.setUp ?? false),
     lockTimeoutMs,
     lockTimeoutQuery: dialect.session.lockTimeoutQuery(lockTimeoutMs),
-    isTransient: (error) => isTransient(dialect, error),
+    isTransient: (error) => lostRace(dialect, error),
     prepare: options.prepare,
   });
   const lockTimeout = dialect.session.lockTimeout(lockTimeoutMs);
   let closed = false;
 
+  const refuseIfClosed = () => {
+    if (closed) throw new ClerkSyncError("store_unavailable", "The store is closed");
+  };
+
   async function migrationSchema(): Promise<string | undefined> {
-    if (options.schema !== undefined || dialect.session.currentSchemaQuery === undefined) return options.schema;
-    const { rows } = await db.executeQuery<{ schema: string | null }>(
-      CompiledQuery.raw(dialect.session.currentSchemaQuery),
-    );
+    const query = dialect.session.currentSchemaQuery;
+    if (options.schema !== undefined || query === undefined) return options.schema;
+    const { rows } = await db.executeQuery<{ schema: string | null }>(CompiledQuery.raw(query));
     const schema = rows[0]?.schema;
     if (schema == null) {
       throw new ClerkSyncError(
@@ -80,63 +85,92 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
     return schema;
   }
 
-  /** The batch set-based when it can be (and `setBased`), and when that succeeds; else job by job. */
-  async function attempt<T>(jobs: readonly BatchJob<T, Db>[], setBased: boolean): Promise<Settled<T>[]> {
-    const order = lockOrder(jobs);
-    const plans = setBased ? setBasedPlans(jobs, order) : undefined;
-    if (plans !== undefined) {
-      try {
-        const outcomes = await planBatches.run(plans);
-        const results: Settled<T>[] = new Array(jobs.length);
-        // A plan job's value is its delivery's outcome.
-        order.forEach((index, i) => {
-          results[index] = { ok: true, value: outcomes[i] as T };
-        });
-        return results;
-      } catch (error) {
-        if (isTransient(dialect, error)) throw error;
-        // Another receiver recorded one of the deliveries or inserted one of the rows meanwhile,
-        // or a delivery cannot be written: the batch, rolled back, runs job by job.
-      }
-    }
-    return attemptJobByJob(jobs, order);
-  }
-
-  async function attemptJobByJob<T>(jobs: readonly BatchJob<T, Db>[], order: readonly number[]): Promise<Settled<T>[]> {
+  /** Runs `work` in one READ COMMITTED transaction with bounded lock waits: committed if it returns. */
+  async function inTransaction<T>(work: (tx: SyncTransaction<Db>, trx: Trx) => Promise<T>): Promise<T> {
+    refuseIfClosed();
     const trx = await db.startTransaction().setIsolationLevel("read committed").execute();
     try {
       if (lockTimeout !== undefined) await trx.executeQuery(CompiledQuery.raw(lockTimeout));
-      const results = await runJobsInSavepoints(trx, jobs, order, dialect, statements);
+      const execute = async (text: string, values: readonly unknown[]) =>
+        (await trx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, [...values]))).rows;
+      const result = await work(new RowLockingTransaction<Db>(writeSql, dialect.types, execute, trx), trx);
       await trx.commit().execute();
-      return results;
+      return result;
     } catch (error) {
-      if (!trx.isCommitted && !trx.isRolledBack)
+      if (!trx.isCommitted && !trx.isRolledBack) {
         await trx
           .rollback()
           .execute()
           .catch(() => undefined);
+      }
       throw error;
     }
   }
 
-  /**
-   * Runs `jobs` as one batch, again (after a jittered back-off) while it loses races, within
-   * bounds. Set-based only on the first run, if `setBased`: the runs after a lost race go job by
-   * job, whose statements take their locks in the order the sync rules write.
-   */
-  async function retried<T>(jobs: readonly BatchJob<T, Db>[], setBased: boolean): Promise<Settled<T>[]> {
+  /** `work` in a transaction, run again (after a jittered back-off) while it loses races, within bounds. */
+  async function retried<T>(work: (tx: SyncTransaction<Db>, trx: Trx) => Promise<T>): Promise<T> {
     const started = Date.now();
     for (let run = 1; ; run++) {
       try {
-        if (closed) throw new Error("The store is closed");
-        return await attempt(jobs, setBased && run === 1);
+        return await inTransaction(work);
       } catch (error) {
-        const again = run < maxAttempts && Date.now() - started < lockTimeoutMs && isTransient(dialect, error);
-        if (!again) return jobs.map(() => ({ ok: false, error }));
+        const again = run < maxAttempts && Date.now() - started < lockTimeoutMs && lostRace(dialect, error);
+        if (!again) throw error;
         // Jittered back-off so that the receivers that collided do not collide again.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** run));
       }
     }
+  }
+
+  /** The deliveries, in lock order, each in a savepoint of one transaction (a lost race is thrown). */
+  function inSavepoints(deliveries: readonly BatchDelivery<Db>[], order: readonly number[]) {
+    return (tx: SyncTransaction<Db>, trx: Trx) =>
+      applyInSavepoints(tx, kyselySavepoints(trx), deliveries, order, (error) => lostRace(dialect, error));
+  }
+
+  /**
+   * Applies a batch. Each step runs only if the one before cannot take the batch:
+   *
+   * 1. Set-based, for a batch of plans without conflicts among them (`setBasedPlans`): blind
+   *    (written as if new, one statement on PostgreSQL) or locking (one read, then multi-row
+   *    writes); see set-based-batch.ts. If it fails for another reason than a lost race (another
+   *    receiver inserted one of its rows or recorded one of its deliveries meanwhile, or a
+   *    delivery cannot be written), it rolled back whole: go to 2.
+   * 2. Delivery by delivery in one transaction, in lock order, each in a savepoint, so that a
+   *    failing delivery is recorded as `failed` alone and the others commit.
+   * 3. After a lost race (deadlock, lock timeout) in 1 or 2: one delivery per transaction, in
+   *    lock order, each run again while it loses races, within bounds. Run again whole, the
+   *    batch could lose again and again: its locks span many rows, and a set-based statement
+   *    takes them in an order PostgreSQL does not promise. One delivery at a time holds few.
+   *
+   * Any other error (the database is down) fails every delivery of the batch: 5xx, Svix retries.
+   */
+  async function apply(
+    deliveries: readonly BatchDelivery<Db>[],
+    plans?: readonly DeliveryPlan[],
+  ): Promise<Settled<DeliveryOutcome>[]> {
+    const order = lockOrder(deliveries.map((d) => d.plan));
+    try {
+      const setBased = plans && setBasedPlans(plans, order);
+      if (setBased) {
+        refuseIfClosed();
+        const outcomes = await planBatches.run(setBased).catch((error: unknown) => {
+          if (lostRace(dialect, error)) throw error;
+          return undefined; // on to step 2
+        });
+        if (outcomes) return inOrder(order, outcomes);
+      }
+      return await inTransaction(inSavepoints(deliveries, order));
+    } catch (error) {
+      if (!lostRace(dialect, error)) return deliveries.map(() => failed(error));
+    }
+    const results: Settled<DeliveryOutcome>[] = new Array(deliveries.length);
+    for (const index of order) {
+      const one = inSavepoints([deliveries[index] as BatchDelivery<Db>], [0]);
+      const [result] = await retried(one).catch((error: unknown) => [failed(error)]);
+      results[index] = result as Settled<DeliveryOutcome>;
+    }
+    return results;
   }
 
   return {
@@ -150,7 +184,7 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
       return pendingMigrations(db as Kysely<unknown>, dialect, { schema: await migrationSchema() });
     },
     async ping() {
-      if (closed) throw new Error("The store is closed");
+      refuseIfClosed();
       await sql`select 1`.execute(db);
     },
     async close() {
@@ -158,34 +192,49 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
       closed = true;
       if (options.owned) await db.destroy();
     },
-    async runBatch<T>(jobs: readonly BatchJob<T, Db>[]): Promise<Settled<T>[]> {
-      if (jobs.length === 1) return retried(jobs, true);
-      try {
-        if (closed) throw new Error("The store is closed");
-        return await attempt(jobs, true);
-      } catch (error) {
-        if (!isTransient(dialect, error)) return jobs.map(() => ({ ok: false, error }));
-      }
-      // The batch lost a race with another receiver (deadlock, lock timeout). Run again whole, it
-      // may lose again and again: its locks span many rows, and a set-based statement takes them
-      // in an order PostgreSQL does not promise (its data-modifying WITH parts run concurrently).
-      // One job per transaction, in lock order, each retried on its own, holds few locks at once.
-      const results: Settled<T>[] = new Array(jobs.length);
-      for (const index of lockOrder(jobs)) {
-        const [result] = await retried([jobs[index] as BatchJob<T, Db>], false);
-        results[index] = result as Settled<T>;
-      }
-      return results;
+    applyPlans: (plans: readonly DeliveryPlan[]) =>
+      apply(
+        plans.map((plan) => ({ plan })),
+        plans,
+      ),
+    applyJobs: (jobs: readonly DeliveryJob<Db>[]) => apply(jobs),
+    transaction: (work) => retried((tx) => work(tx)),
+  };
+}
+
+/** Kysely's savepoints on an open transaction, one at a time. */
+function kyselySavepoints(trx: Trx): Savepoints {
+  let savepoint: ControlledTransaction<ClerkSyncDatabase, ["delivery"]> | undefined;
+  return {
+    async open() {
+      savepoint = await trx.savepoint("delivery").execute();
+    },
+    async release() {
+      await savepoint?.releaseSavepoint("delivery").execute();
+    },
+    async rollback() {
+      await savepoint?.rollbackToSavepoint("delivery").execute();
+      await savepoint?.releaseSavepoint("delivery").execute();
     },
   };
 }
 
-/**
- * The order to run a batch's jobs in: by `lockOrder` (stable, jobs without one first in
- * submission order), so that concurrent batches on several receivers take row locks in the
- * same order.
- */
-function lockOrder(jobs: readonly BatchJob<unknown, Db>[]): number[] {
-  const key = (i: number) => jobs[i]?.lockOrder ?? "";
-  return jobs.map((_, i) => i).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a - b));
+/** Outcomes of plans applied in `order`, put back in the order given. */
+function inOrder(order: readonly number[], outcomes: readonly DeliveryOutcome[]): Settled<DeliveryOutcome>[] {
+  const results: Settled<DeliveryOutcome>[] = new Array(order.length);
+  order.forEach((index, i) => {
+    results[index] = { ok: true, value: outcomes[i] as DeliveryOutcome };
+  });
+  return results;
+}
+
+const failed = (error: unknown): Settled<DeliveryOutcome> => ({ ok: false, error });
+
+/** Whether `error` or any error in its cause chain (a hook's query, say) is a lost race. */
+export function lostRace(dialect: NetworkDialectSpec, error: unknown): boolean {
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
+    if (dialect.isTransient(e)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }

@@ -26,7 +26,7 @@ export const SQLITE: DialectSpec = {
     // BEGIN IMMEDIATE takes SQLite's write lock: rows need no locks of their own.
     lockRows: "",
     locksInSubqueries: true,
-    combinesWrites: false,
+    combineWrites: undefined,
     maxBinds: 32_766,
   },
   isTransient: (error) => errorField(error, "code") === "SQLITE_BUSY",

@@ -1,8 +1,8 @@
 import Database from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
 import { ClerkSyncError } from "../../core/errors.js";
-import type { BatchJob, Settled } from "../../core/store-contract.js";
-import type { DeliveryPlan } from "../../core/sync-rules.js";
+import type { DeliveryOutcome } from "../../core/schema.js";
+import type { DeliveryJob, DeliveryPlan, Settled } from "../../core/store-contract.js";
 import type { ClerkSyncDatabase } from "../schema/database.js";
 import { migrate, pendingMigrations } from "../schema/migrations.js";
 import type { ClerkSyncStore } from "../store.js";
@@ -51,6 +51,10 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
     // BEGIN IMMEDIATE takes SQLite's write lock: concurrent processes migrate one at a time,
     // and the later ones find the work done.
     migrate: () => writer.exclusive(() => migrate(db as Kysely<unknown>, SQLITE, { inOuterTransaction: true })),
+    transaction: (work) => {
+      if (closed) return Promise.reject(new ClerkSyncError("store_unavailable", "The store is closed"));
+      return writer.exclusive(work);
+    },
     pendingMigrations: () => pendingMigrations(db as Kysely<unknown>, SQLITE),
     async ping() {
       if (closed) throw new Error("The store is closed");
@@ -74,18 +78,24 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
     },
     // While one batch waits for its fsync, the next one can already run its transaction.
     maxConcurrentBatches: 4,
-    async runBatch<T>(jobs: readonly BatchJob<T, Kysely<ClerkSyncDatabase>>[]): Promise<Settled<T>[]> {
-      if (closed) {
-        const error = new ClerkSyncError("store_unavailable", "The store is closed");
-        return jobs.map(() => ({ ok: false, error }));
-      }
-      if (useThread && jobs.every((job) => job.plan !== undefined)) {
+    async applyPlans(plans: readonly DeliveryPlan[]): Promise<Settled<DeliveryOutcome>[]> {
+      if (closed) return refuse(plans);
+      if (useThread) {
         thread ??= WriterThread.start({ filename: sqlite.name, lockTimeoutMs });
-        // A plan's job resolves to its DeliveryOutcome (BatchJob.plan's contract).
-        const results = await thread?.run(jobs.map((job) => job.plan as DeliveryPlan));
-        if (results) return results as Settled<T>[];
+        const results = await thread?.run(plans);
+        if (results) return results;
       }
+      return writer.run(plans.map((plan) => ({ plan })));
+    },
+    async applyJobs(jobs: readonly DeliveryJob<Kysely<ClerkSyncDatabase>>[]): Promise<Settled<DeliveryOutcome>[]> {
+      if (closed) return refuse(jobs);
       return writer.run(jobs);
     },
   };
+}
+
+/** Every delivery of a batch refused: the store is closed. */
+function refuse(batch: readonly unknown[]): Settled<DeliveryOutcome>[] {
+  const error = new ClerkSyncError("store_unavailable", "The store is closed");
+  return batch.map(() => ({ ok: false, error }));
 }

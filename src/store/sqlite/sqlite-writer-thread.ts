@@ -5,8 +5,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ClerkSyncError, type ErrorCode } from "../../core/errors.js";
 import type { DeliveryOutcome } from "../../core/schema.js";
-import type { Settled } from "../../core/store-contract.js";
-import type { DeliveryPlan } from "../../core/sync-rules.js";
+import type { DeliveryPlan, Settled } from "../../core/store-contract.js";
 
 /**
  * The version of the messages below. A bundled copy of clerk-sync (Next.js) starts the worker

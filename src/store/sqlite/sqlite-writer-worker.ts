@@ -6,7 +6,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { toStoreError } from "../../core/errors.js";
-import { deliveryJob } from "../../core/sync-rules.js";
 import { configureSqlite, SqliteWriter } from "./sqlite-writer.js";
 import {
   WRITER_PROTOCOL,
@@ -28,7 +27,7 @@ const writer = new SqliteWriter(sqlite, null, { onDisk: configureSqlite(sqlite),
 const underWay = new Set<Promise<void>>();
 
 async function apply(message: Exclude<WriterRequest, "close">): Promise<void> {
-  const settled = await writer.run(message.plans.map((plan) => deliveryJob<null>(plan)));
+  const settled = await writer.run(message.plans.map((plan) => ({ plan })));
   const results = settled.map((r): WriterSettled => {
     if (r.ok) return r;
     const coded = toStoreError(r.error);

@@ -1,26 +1,11 @@
 import type Database from "better-sqlite3";
-import type { ChildSet } from "../../core/mappers.js";
-import {
-  CHILD_TABLES,
-  type ChildTableName,
-  type ColumnType,
-  type DeliveryStatus,
-  ENTITY_TABLES,
-  type EntityTableName,
-} from "../../core/schema.js";
-import type {
-  BatchJob,
-  ClaimResult,
-  DeliveryRecord,
-  EntityState,
-  Settled,
-  SyncTransaction,
-} from "../../core/store-contract.js";
-import { DELIVERIES, DELIVERY_COLUMNS, deliveryRow, encodeEntityValue } from "../write/write-rows.js";
-import { SQLITE } from "./sqlite-dialect.js";
+import type { DeliveryOutcome } from "../../core/schema.js";
+import type { Settled } from "../../core/store-contract.js";
+import { applyInSavepoints, type BatchDelivery, type Savepoints } from "../../core/sync-rules.js";
 import { type SyncFile, WalFlusher } from "./sqlite-durability.js";
+import { SqliteTransaction } from "./sqlite-transaction.js";
 
-type Statement = Database.Statement<unknown[], unknown>;
+type PreparedStatement = Database.Statement<unknown[], unknown>;
 
 /** The page size of databases clerk-sync creates (SQLite's default is 4096). */
 export const SQLITE_PAGE_SIZE = 2048;
@@ -58,12 +43,10 @@ export class SqliteWriter<Db> {
   readonly #db: Db;
   readonly #flusher: WalFlusher | undefined;
   readonly #lockTimeoutMs: number;
-  readonly #begin: Statement;
-  readonly #commit: Statement;
-  readonly #rollback: Statement;
-  readonly #savepoint: Statement;
-  readonly #release: Statement;
-  readonly #rollbackTo: Statement;
+  readonly #begin: PreparedStatement;
+  readonly #commit: PreparedStatement;
+  readonly #rollback: PreparedStatement;
+  readonly #savepoints: Savepoints;
   /** Prepared on first use: the tables may not exist until migrate() ran. */
   #tx: SqliteTransaction<Db> | undefined;
   #transactions: Promise<void> = Promise.resolve();
@@ -76,32 +59,49 @@ export class SqliteWriter<Db> {
     this.#begin = sqlite.prepare("BEGIN IMMEDIATE");
     this.#commit = sqlite.prepare("COMMIT");
     this.#rollback = sqlite.prepare("ROLLBACK");
-    this.#savepoint = sqlite.prepare("SAVEPOINT job");
-    this.#release = sqlite.prepare("RELEASE job");
-    this.#rollbackTo = sqlite.prepare("ROLLBACK TO job");
+    const open = sqlite.prepare("SAVEPOINT delivery");
+    const release = sqlite.prepare("RELEASE delivery");
+    const rollbackTo = sqlite.prepare("ROLLBACK TO delivery");
+    this.#savepoints = {
+      open: () => void open.run(),
+      release: () => void release.run(),
+      rollback: () => {
+        rollbackTo.run();
+        release.run();
+        this.#tx?.forgetPending();
+      },
+    };
   }
 
-  /** Runs `work` in a write transaction of its own and makes it durable (migrations). */
-  async exclusive<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in a write transaction of its own, with the sync rules' operations, and makes it
+   * durable (migrations; writes that are not deliveries).
+   */
+  async exclusive<T>(work: (tx: SqliteTransaction<Db>) => Promise<T>): Promise<T> {
     return this.#locked(async () => {
       await this.#beginImmediate();
       try {
-        const result = await work();
+        this.#tx ??= new SqliteTransaction(this.#sqlite, this.#db);
+        const result = await work(this.#tx);
         this.#commit.run();
         return result;
       } catch (error) {
+        this.#tx?.forgetPending();
         if (this.#sqlite.inTransaction) this.#rollback.run();
         throw error;
       }
     }, true);
   }
 
-  /** Runs the jobs in one transaction, each in its own savepoint; resolves once durable. */
-  run<T>(jobs: readonly BatchJob<T, Db>[]): Promise<Settled<T>[]> {
+  /**
+   * Applies the deliveries in one transaction, each in its own savepoint (a failing one is
+   * recorded as `failed`, alone); resolves once durable.
+   */
+  run(deliveries: readonly BatchDelivery<Db>[]): Promise<Settled<DeliveryOutcome>[]> {
     return this.#locked(
-      () => this.#transaction(jobs),
+      () => this.#transaction(deliveries),
       (results) => results.some((r) => r.ok),
-    ).catch((error: unknown) => jobs.map(() => ({ ok: false, error })));
+    ).catch((error: unknown) => deliveries.map(() => ({ ok: false, error })));
   }
 
   /** Why commits can no longer be made durable (a failed WAL sync), or undefined. */
@@ -145,163 +145,17 @@ export class SqliteWriter<Db> {
     }
   }
 
-  async #transaction<T>(jobs: readonly BatchJob<T, Db>[]): Promise<Settled<T>[]> {
-    const results: Settled<T>[] = [];
+  async #transaction(deliveries: readonly BatchDelivery<Db>[]): Promise<Settled<DeliveryOutcome>[]> {
     try {
       this.#tx ??= new SqliteTransaction(this.#sqlite, this.#db);
-      const tx = this.#tx;
       await this.#beginImmediate();
-      for (const job of jobs) {
-        this.#savepoint.run();
-        try {
-          const value = await job.run(tx);
-          this.#release.run();
-          results.push({ ok: true, value });
-        } catch (error) {
-          this.#rollbackTo.run();
-          this.#release.run();
-          tx.forgetPending();
-          await job.fail?.(tx, error);
-          results.push({ ok: false, error });
-        }
-      }
+      const results = await applyInSavepoints(this.#tx, this.#savepoints, deliveries);
       this.#commit.run();
       return results;
     } catch (error) {
       this.#tx?.forgetPending();
       if (this.#sqlite.inTransaction) this.#rollback.run();
-      return jobs.map(() => ({ ok: false, error }));
+      return deliveries.map(() => ({ ok: false, error }));
     }
-  }
-}
-
-/** The write path on prepared statements, one instance per connection. */
-class SqliteTransaction<Db> implements SyncTransaction<Db> {
-  readonly #db: Database.Database;
-  readonly #cache = new Map<string, Statement>();
-  /** Claims of new delivery ids, inserted with their outcome by finishDelivery (one write). */
-  readonly #pending = new Map<string, { record: DeliveryRecord; recorded: boolean }>();
-  readonly #selectDelivery: Statement;
-  readonly #countDuplicate: Statement;
-  readonly #insertDelivery: Statement;
-  readonly #updateDelivery: Statement;
-  readonly #recordFailure: Statement;
-
-  /** The caller's handle on the same connection (Kysely for hooks); inside a batch it runs within it. */
-  readonly db: Db;
-
-  constructor(db: Database.Database, handle: Db) {
-    this.#db = db;
-    this.db = handle;
-    this.#selectDelivery = db.prepare("SELECT status FROM clerk_webhook_events WHERE svix_id = ?");
-    this.#countDuplicate = db.prepare(
-      "UPDATE clerk_webhook_events SET delivery_count = delivery_count + 1, last_received_at = ?, last_outcome = 'duplicate' WHERE svix_id = ?",
-    );
-    const insert = `INSERT INTO ${DELIVERIES} (${DELIVERY_COLUMNS.join(", ")}) VALUES (${DELIVERY_COLUMNS.map(() => "?").join(", ")})`;
-    this.#insertDelivery = db.prepare(insert);
-    this.#updateDelivery = db.prepare(
-      `UPDATE clerk_webhook_events SET status = ?, last_outcome = ?, last_received_at = ?,
-        delivery_count = delivery_count + 1, error_code = NULL, error_message = NULL WHERE svix_id = ?`,
-    );
-    this.#recordFailure = db.prepare(
-      `${insert} ON CONFLICT (svix_id) DO UPDATE SET delivery_count = delivery_count + 1, last_received_at = excluded.last_received_at,
-        error_code = CASE WHEN status = 'failed' THEN excluded.error_code ELSE error_code END,
-        error_message = CASE WHEN status = 'failed' THEN excluded.error_message ELSE error_message END,
-        last_outcome = CASE WHEN status = 'failed' THEN 'failed' ELSE last_outcome END`,
-    );
-  }
-
-  forgetPending(): void {
-    this.#pending.clear();
-  }
-
-  #statement(key: string, build: () => string): Statement {
-    let stmt = this.#cache.get(key);
-    if (!stmt) {
-      stmt = this.#db.prepare(build());
-      this.#cache.set(key, stmt);
-    }
-    return stmt;
-  }
-
-  claimDelivery(record: DeliveryRecord): ClaimResult {
-    const row = this.#selectDelivery.get(record.svixId) as { status: string } | undefined;
-    if (!row || row.status === "failed") {
-      this.#pending.set(record.svixId, { record, recorded: row !== undefined });
-      return row ? "retry" : "new";
-    }
-    this.#countDuplicate.run(record.receivedAt, record.svixId);
-    return "duplicate";
-  }
-
-  finishDelivery(svixId: string, status: DeliveryStatus): void {
-    const pending = this.#pending.get(svixId);
-    this.#pending.delete(svixId);
-    if (!pending) throw new Error(`finishDelivery without claimDelivery for ${svixId}`);
-    const { record } = pending;
-    if (pending.recorded) {
-      this.#updateDelivery.run(status, status, record.receivedAt, svixId);
-      return;
-    }
-    this.#insertDelivery.run(deliveryRow(record, status));
-  }
-
-  recordFailure(record: DeliveryRecord, error: { code: string; message: string }): void {
-    this.#recordFailure.run(deliveryRow(record, "failed", error));
-  }
-
-  readState(table: EntityTableName, id: string): EntityState | undefined {
-    const row = this.#statement(`state:${table}`, () => `SELECT version, deleted_at FROM ${table} WHERE id = ?`).get(
-      id,
-    ) as { version: number; deleted_at: number | null } | undefined;
-    return row && { version: row.version, deletedAt: row.deleted_at };
-  }
-
-  upsertEntity(table: EntityTableName, id: string, version: number, values: Record<string, unknown>): void {
-    const columns = ENTITY_TABLES[table].columns;
-    const names = Object.keys(columns);
-    const stmt = this.#statement(`upsert:${table}`, () => {
-      const all = ["id", "version", ...names];
-      return `INSERT INTO ${table} (${all.join(", ")}) VALUES (${all.map(() => "?").join(", ")})
-        ON CONFLICT (id) DO UPDATE SET ${all
-          .slice(1)
-          .map((c) => `${c} = excluded.${c}`)
-          .join(", ")}`;
-    });
-    const params: unknown[] = [id, version];
-    for (const name of names) params.push(encodeEntityValue(SQLITE, name, columns[name] as ColumnType, values[name]));
-    stmt.run(params);
-  }
-
-  markDeleted(table: EntityTableName, id: string, deletedAt: number, hard: boolean): void {
-    const def = ENTITY_TABLES[table];
-    const names = Object.keys(def.columns).filter((c) => !def.keep?.includes(c));
-    const stmt = this.#statement(`delete:${table}:${hard}`, () => {
-      const clear = hard ? `, version = excluded.deleted_at, ${names.map((c) => `${c} = NULL`).join(", ")}` : "";
-      return `INSERT INTO ${table} (id, version, deleted_at) VALUES (?, ?, ?)
-        ON CONFLICT (id) DO UPDATE SET deleted_at = ${SQLITE.syntax.greatest}(COALESCE(${table}.deleted_at, 0), excluded.deleted_at)${clear}`;
-    });
-    stmt.run(id, hard ? deletedAt : 0, deletedAt);
-  }
-
-  replaceChildren(set: ChildSet): void {
-    this.deleteChildren(set.table, set.parentId);
-    const def = CHILD_TABLES[set.table];
-    const names = Object.keys(def.columns);
-    const stmt = this.#statement(`child:${set.table}`, () => {
-      return `INSERT INTO ${set.table} (${names.join(", ")}) VALUES (${names.map(() => "?").join(", ")})
-        ON CONFLICT (id) DO UPDATE SET ${names
-          .filter((c) => c !== "id")
-          .map((c) => `${c} = excluded.${c}`)
-          .join(", ")}`;
-    });
-    for (const row of set.rows) {
-      stmt.run(names.map((name) => SQLITE.types.encode(def.columns[name] as "text", row[name])));
-    }
-  }
-
-  deleteChildren(table: ChildTableName, parentId: string): void {
-    const def = CHILD_TABLES[table];
-    this.#statement(`unchild:${table}`, () => `DELETE FROM ${table} WHERE ${def.parentColumn} = ?`).run(parentId);
   }
 }

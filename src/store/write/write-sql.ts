@@ -1,85 +1,202 @@
-import { CHILD_TABLES, type ChildTableName, type EntityTableName } from "../../core/schema.js";
+/**
+ * The one description of clerk-sync's writes, compiled to SQL for a dialect: the delivery
+ * claim and outcome, the entity upsert with its version columns, the tombstone, the child-set
+ * replace, and the locking reads. Every write path builds its statements here: the SQLite
+ * writer, the network stores' job-by-job path (one row per statement) and their set-based
+ * batches (many rows per statement). Dialects differ only through `DialectSyntax`.
+ */
+import { CHILD_TABLES, type ChildTableName, ENTITY_TABLES, type EntityTableName } from "../../core/schema.js";
 import type { EntityState } from "../../core/store-contract.js";
-import type { DialectSpec } from "../dialect.js";
-import { type BatchWrites, type ChildWrites, type EntityWrite, entityKey, type LockedRows } from "./plan-recorder.js";
-import {
-  childColumns,
-  childRow,
-  DELIVERIES,
-  DELIVERY_COLUMNS,
-  deliveryRow,
-  entityColumns,
-  entityRow,
-  Shapes,
-  TOMBSTONE_COLUMNS,
-  tombstoneRow,
-} from "./write-rows.js";
+import type { DialectSyntax } from "../dialect.js";
+import { childColumns, DELIVERIES, DELIVERY_COLUMNS, entityColumns, TOMBSTONE_COLUMNS } from "./write-rows.js";
 
-/** One statement: SQL and its bind values. */
-export interface Statement {
+/** SQL text with its bind values, in placeholder order. */
+export interface BoundStatement {
   readonly text: string;
   readonly values: unknown[];
 }
 
-/** Numbers a statement's bind parameters as they are added. */
-class Binds {
-  readonly values: unknown[] = [];
-  constructor(private readonly dialect: DialectSpec) {}
+/** Numbers a statement's bind placeholders as a builder asks for them. */
+export class Placeholders {
+  #count = 0;
+  constructor(private readonly syntax: DialectSyntax) {}
 
-  add(value: unknown): string {
-    this.values.push(value);
-    return this.dialect.syntax.placeholder(this.values.length);
+  /** The next placeholder. */
+  next(): string {
+    return this.syntax.placeholder(++this.#count);
   }
 
-  /** `(…, …)`: one placeholder per value. */
-  tuple(values: readonly unknown[]): string {
-    return `(${values.map((v) => this.add(v)).join(", ")})`;
+  /** `(…, …)`: `n` placeholders. */
+  tuple(n: number): string {
+    return `(${Array.from({ length: n }, () => this.next()).join(", ")})`;
+  }
+
+  /** `…, …`: one placeholder per item. */
+  list(n: number): string {
+    return Array.from({ length: n }, () => this.next()).join(", ");
   }
 }
 
 /**
- * One write of a batch: its SQL built against the statement's binds. `binds` is how many values
- * it adds; `combined`: it shares one statement with the round's other writes (PostgreSQL).
+ * What an upsert does to a row's version state: the conflict clause of {@link WriteSql.upsertEntities}
+ * sets the version and keeps `deleted_at`. The set-based batch decides with it instead of reading
+ * the row back.
  */
-interface Part {
-  readonly binds: number;
-  build(b: Binds, combined: boolean): string;
+export function stateAfterUpsert(stored: EntityState | undefined, version: number): EntityState {
+  return { version, deletedAt: stored?.deletedAt ?? null };
 }
 
-type Row = readonly unknown[];
-
-const byFirst = (a: Row, b: Row) => {
-  const x = String(a[0]);
-  const y = String(b[0]);
-  return x < y ? -1 : x > y ? 1 : 0;
-};
+/**
+ * What a deletion does to a row's version state: the conflict clause of {@link WriteSql.markDeleted}
+ * keeps the later deletion time; hard sets the version to the deletion time, soft keeps the
+ * stored version (a locking placeholder's -1 becomes a bare tombstone's 0).
+ */
+export function stateAfterDelete(stored: EntityState | undefined, deletedAt: number, hard: boolean): EntityState {
+  return {
+    version: hard ? deletedAt : Math.max(stored?.version ?? 0, 0),
+    deletedAt: Math.max(stored?.deletedAt ?? 0, deletedAt),
+  };
+}
 
 /**
- * The SQL of the set-based batch (see plan-batch.ts): one statement reads and locks every row
- * the batch's plans touch; the writes they decide go as one multi-row statement per table and
- * kind, which PostgreSQL runs as a single statement (data-modifying `WITH` queries). Rows go in
- * key order, so that receivers writing the same rows lock them in the same order.
+ * The statements of the writes for one dialect. Methods that take `p` append their
+ * placeholders to a statement being built (several writes may share one statement); the
+ * single-row texts of the per-delivery paths are built once and kept (`…Text` methods).
+ *
+ * @example
+ * const sql = new WriteSql(POSTGRES.syntax);
+ * const text = sql.upsertText("clerk_users"); // INSERT … ON CONFLICT ("id") DO UPDATE SET …
  */
-export class PlanBatchSql {
-  readonly #d: DialectSpec;
-  readonly #s: Shapes;
+export class WriteSql {
+  readonly #texts = new Map<string, string>();
+  readonly #syntax: DialectSyntax;
 
-  constructor(dialect: DialectSpec) {
-    this.#d = dialect;
-    this.#s = new Shapes(dialect);
+  constructor(syntax: DialectSyntax) {
+    this.#syntax = syntax;
+  }
+
+  get syntax(): DialectSyntax {
+    return this.#syntax;
+  }
+
+  q = (name: string): string => this.#syntax.quote(name);
+  #list = (names: readonly string[]): string => names.map(this.q).join(", ");
+
+  /** A single-statement text, built on first use. */
+  #text(key: string, build: (p: Placeholders) => string): string {
+    let text = this.#texts.get(key);
+    if (text === undefined) {
+      text = build(new Placeholders(this.#syntax));
+      this.#texts.set(key, text);
+    }
+    return text;
+  }
+
+  // ---- Multi-row writes (the set-based batch; single rows through the `…Text` methods) ----
+
+  /** `INSERT INTO table (columns) VALUES (…), (…)`: `rows` rows. */
+  insert(p: Placeholders, table: string, columns: readonly string[], rows: number): string {
+    const tuples = Array.from({ length: rows }, () => p.tuple(columns.length));
+    return `INSERT INTO ${this.q(table)} (${this.#list(columns)}) VALUES ${tuples.join(", ")}`;
+  }
+
+  /** Entity rows ({@link entityColumns}) inserted, or replacing the stored row's version and data; never `deleted_at`. */
+  upsertEntities(p: Placeholders, table: EntityTableName, rows: number): string {
+    const s = this.#syntax;
+    const sets = entityColumns(table)
+      .slice(1)
+      .map((c) => `${this.q(c)} = ${s.incoming(c)}`);
+    return `${this.insert(p, table, entityColumns(table), rows)} ${s.onConflictUpdate("id", sets)}`;
+  }
+
+  /**
+   * Tombstones ({@link TOMBSTONE_COLUMNS}) inserted, or marking the stored row deleted: the later
+   * deletion time is kept; `hard` also clears the data columns (but those the table keeps) and
+   * sets the version to the deletion time. See {@link stateAfterDelete}.
+   */
+  markDeleted(p: Placeholders, table: EntityTableName, hard: boolean, rows: number): string {
+    const s = this.#syntax;
+    const def = ENTITY_TABLES[table];
+    const sets = [
+      `${this.q("deleted_at")} = ${s.greatest}(COALESCE(${s.stored(table, "deleted_at")}, 0), ${s.incoming("deleted_at")})`,
+    ];
+    if (hard) {
+      sets.push(`${this.q("version")} = ${s.incoming("deleted_at")}`);
+      for (const c of Object.keys(def.columns)) if (!def.keep?.includes(c)) sets.push(`${this.q(c)} = NULL`);
+    } else {
+      // A placeholder left by a locking read (version -1) becomes a bare tombstone (version 0).
+      sets.push(`${this.q("version")} = ${s.greatest}(${s.stored(table, "version")}, ${s.incoming("version")})`);
+    }
+    return `${this.insert(p, table, TOMBSTONE_COLUMNS, rows)} ${s.onConflictUpdate("id", sets)}`;
+  }
+
+  /** Child rows inserted, or replacing the stored row of the same id. */
+  upsertChildren(p: Placeholders, table: ChildTableName, rows: number): string {
+    const s = this.#syntax;
+    const sets = childColumns(table)
+      .filter((c) => c !== "id")
+      .map((c) => `${this.q(c)} = ${s.incoming(c)}`);
+    return `${this.insert(p, table, childColumns(table), rows)} ${s.onConflictUpdate("id", sets)}`;
+  }
+
+  /** Deletes the children of `parents` parents, sparing `spared` child ids (rows the same statement writes). */
+  deleteChildren(p: Placeholders, table: ChildTableName, parents: number, spared = 0): string {
+    const parent = this.q(CHILD_TABLES[table].parentColumn);
+    // Placeholders in text order: the parents', then the spared ids'.
+    const of = p.list(parents);
+    const sparing = spared > 0 ? ` AND ${this.q("id")} NOT IN (${p.list(spared)})` : "";
+    return `DELETE FROM ${this.q(table)} WHERE ${parent} IN (${of})${sparing}`;
+  }
+
+  /** `UPDATE` of one delivery row; `assignments` take their placeholders first, then `svix_id`. */
+  #updateDelivery(p: Placeholders, assignments: (p: Placeholders) => string[]): string {
+    const sets = assignments(p);
+    return `UPDATE ${this.q(DELIVERIES)} SET ${sets.join(", ")} WHERE ${this.q("svix_id")} = ${p.next()}`;
+  }
+
+  /** A duplicate's attempt counted. Values: last_received_at, svix_id. */
+  countDuplicate(p: Placeholders): string {
+    const count = this.q("delivery_count");
+    return this.#updateDelivery(p, (p) => [
+      `${this.q("last_received_at")} = ${p.next()}`,
+      `${this.q("last_outcome")} = 'duplicate'`,
+      `${count} = ${count} + 1`,
+    ]);
+  }
+
+  /** A new delivery's outcome. Values: status, last_outcome, svix_id. */
+  finishNew(p: Placeholders): string {
+    return this.#updateDelivery(p, (p) => [
+      `${this.q("status")} = ${p.next()}`,
+      `${this.q("last_outcome")} = ${p.next()}`,
+    ]);
+  }
+
+  /** A retried delivery's outcome, its attempt counted and its error cleared. Values: status, last_outcome, last_received_at, svix_id. */
+  finishRetry(p: Placeholders): string {
+    const count = this.q("delivery_count");
+    return this.#updateDelivery(p, (p) => [
+      `${this.q("status")} = ${p.next()}`,
+      `${this.q("last_outcome")} = ${p.next()}`,
+      `${this.q("last_received_at")} = ${p.next()}`,
+      `${this.q("error_code")} = NULL`,
+      `${this.q("error_message")} = NULL`,
+      `${count} = ${count} + 1`,
+    ]);
   }
 
   /**
    * Reads, locking them, the stored rows of `svixIds` and of each table's ids: one statement
-   * where the dialect locks rows in subqueries, else one per table. Absent ids are not locked: the
-   * batch inserts those with plain `INSERT`s, which wait for and then fail on a concurrent insert
-   * of the same id.
+   * where the dialect locks rows in subqueries, else one per table. Absent ids are not locked.
+   * Answers rows `{k, id, status, version, deleted_at}`: `k` 0 for deliveries, i + 1 for the
+   * i-th table of `ids` (see {@link lockedRows}).
    */
-  lockRows(svixIds: readonly string[], ids: ReadonlyMap<EntityTableName, readonly string[]>): Statement[] {
-    const q = this.#s.q;
-    const oneStatement = this.#d.syntax.locksInSubqueries;
-    let b = new Binds(this.#d);
-    /** Branch `k`: the answer's columns, each read from a column of `table` or NULL. */
+  lockRows(svixIds: readonly string[], ids: ReadonlyMap<EntityTableName, readonly string[]>): BoundStatement[] {
+    const s = this.#syntax;
+    const q = this.q;
+    const oneStatement = s.locksInSubqueries;
+    let p = new Placeholders(s);
+    let values: unknown[] = [];
     const select = (
       k: number,
       table: string,
@@ -87,14 +204,18 @@ export class PlanBatchSql {
       keys: readonly string[],
       read: Record<string, string | null>,
     ) => {
-      if (!oneStatement) b = new Binds(this.#d);
-      const locking = `FROM ${q(table)} WHERE ${q(key)} IN (${keys.map((id) => b.add(id)).join(", ")})${this.#d.syntax.lockRows}`;
+      if (!oneStatement) {
+        p = new Placeholders(s);
+        values = [];
+      }
+      values.push(...keys);
+      const locking = `FROM ${q(table)} WHERE ${q(key)} IN (${p.list(keys.length)})${s.lockRows}`;
       // The NULLs stand outside the locking subquery, where the UNION gives them their type.
       const answer = Object.entries(read).map(([as, column]) => `${column === null ? "NULL" : q(column)} AS ${as}`);
       const from = oneStatement
-        ? `FROM (SELECT ${this.#s.list(Object.values(read).filter((c) => c !== null))} ${locking}) AS t${k}`
+        ? `FROM (SELECT ${this.#list(Object.values(read).filter((c) => c !== null))} ${locking}) AS t${k}`
         : locking;
-      return { text: `SELECT ${k} AS k, ${answer.join(", ")} ${from}`, values: b.values };
+      return { text: `SELECT ${k} AS k, ${answer.join(", ")} ${from}`, values };
     };
     const statements = [
       select(0, DELIVERIES, "svix_id", svixIds, { id: "svix_id", status: "status", version: null, deleted_at: null }),
@@ -104,189 +225,121 @@ export class PlanBatchSql {
       statements.push(select(i + 1, table, "id", ids.get(table) ?? [], read));
     });
     if (!oneStatement) return statements;
-    return [{ text: statements.map((s) => s.text).join(" UNION ALL "), values: b.values }];
+    return [{ text: statements.map((st) => st.text).join(" UNION ALL "), values }];
   }
 
-  /** The rows {@link lockRows} answered, as the recorder takes them; `tables` in the order of its `ids`. */
-  lockedRows(rows: readonly Record<string, unknown>[], tables: readonly EntityTableName[]): LockedRows {
-    const deliveries = new Map<string, string>();
-    const entities = new Map<string, EntityState>();
-    for (const row of rows) {
-      const k = Number(row.k);
-      const id = String(row.id);
-      if (k === 0) {
-        deliveries.set(id, String(row.status));
-        continue;
-      }
-      const table = tables[k - 1] as EntityTableName;
-      const deletedAt = row.deleted_at == null ? null : Number(row.deleted_at);
-      entities.set(entityKey(table, id), { version: Number(row.version), deletedAt });
-    }
-    return { deliveries, entities };
+  // ---- Single-row statements of the per-delivery paths, built once ----
+
+  /** Inserts one delivery row (values: {@link deliveryRow}). */
+  insertDeliveryText(): string {
+    return this.#text("insertDelivery", (p) => this.insert(p, DELIVERIES, DELIVERY_COLUMNS, 1));
   }
 
-  /** The statements that make `writes`, in order, inside a transaction. */
-  writes(writes: BatchWrites): Statement[] {
-    return this.#rounds(writes).flatMap((parts) => this.#statements(parts));
+  countDuplicateText(): string {
+    return this.#text("countDuplicate", (p) => this.countDuplicate(p));
+  }
+
+  finishNewText(): string {
+    return this.#text("finishNew", (p) => this.finishNew(p));
+  }
+
+  finishRetryText(): string {
+    return this.#text("finishRetry", (p) => this.finishRetry(p));
   }
 
   /**
-   * `writes` as one statement that needs no transaction around it, or undefined where it takes
-   * more (a dialect without combined writes, a row written twice, too many values). `primary`
-   * bounds its lock waits (`DialectSession.lockTimeoutQuery`); without one, undefined.
+   * Inserts a `failed` delivery row (values: {@link deliveryRow} with its error), or counts the
+   * attempt on a stored one, taking the error only if the stored row is `failed`.
    */
-  autocommitWrites(writes: BatchWrites, primary: string | undefined): Statement | undefined {
-    const rounds = this.#rounds(writes);
-    const [parts] = rounds;
-    if (!this.#d.syntax.combinesWrites || primary === undefined || rounds.length !== 1 || parts === undefined) return;
-    if (parts.reduce((n, p) => n + p.binds, 0) > this.#d.syntax.maxBinds) return;
-    return this.#combined(parts, primary);
-  }
-
-  /** The parts of each round: the deliveries and the children go with the first. */
-  #rounds(writes: BatchWrites): Part[][] {
-    const first = [...this.#deliveryParts(writes), ...this.#childParts(writes)];
-    if (writes.rounds.length === 0) return [first];
-    return writes.rounds.map((round, i) =>
-      i === 0 ? [...first, ...this.#entityParts(round)] : this.#entityParts(round),
-    );
-  }
-
-  /** Parts into statements: one per round where the dialect combines writes and the binds fit. */
-  #statements(parts: readonly Part[]): Statement[] {
-    const total = parts.reduce((n, p) => n + p.binds, 0);
-    if (this.#d.syntax.combinesWrites && parts.length > 1 && total <= this.#d.syntax.maxBinds)
-      return [this.#combined(parts)];
-    return parts.map((p) => {
-      const b = new Binds(this.#d);
-      return { text: p.build(b, false), values: b.values };
+  recordFailureText(): string {
+    return this.#text("recordFailure", (p) => {
+      const s = this.#syntax;
+      const q = this.q;
+      const stored = (c: string) => s.stored(DELIVERIES, c);
+      const ifFailed = (c: string, value: string) =>
+        `${q(c)} = CASE WHEN ${stored("status")} = 'failed' THEN ${value} ELSE ${stored(c)} END`;
+      const assignments = [
+        `${q("delivery_count")} = ${stored("delivery_count")} + 1`,
+        `${q("last_received_at")} = ${s.incoming("last_received_at")}`,
+        ifFailed("error_code", s.incoming("error_code")),
+        ifFailed("error_message", s.incoming("error_message")),
+        ifFailed("last_outcome", "'failed'"),
+      ];
+      return `${this.insert(p, DELIVERIES, DELIVERY_COLUMNS, 1)} ${s.onConflictUpdate("svix_id", assignments)}`;
     });
   }
 
-  /** One statement of `parts` (data-modifying `WITH` queries), its primary query the last part or `primary`. */
-  #combined(parts: readonly Part[], primary?: string): Statement {
-    const b = new Binds(this.#d);
-    const texts = parts.map((p) => p.build(b, true));
-    const last = primary ?? (texts.pop() as string);
-    if (texts.length === 0) return { text: last, values: b.values };
-    return { text: `WITH ${texts.map((t, i) => `w${i} AS (${t})`).join(", ")} ${last}`, values: b.values };
+  /** The stored status of one delivery id, locked where the dialect locks rows. Values: svix_id. */
+  deliveryStatusText(): string {
+    return this.#text(
+      "deliveryStatus",
+      (p) =>
+        `SELECT ${this.q("status")} FROM ${this.q(DELIVERIES)} WHERE ${this.q("svix_id")} = ${p.next()}${this.#syntax.lockRows}`,
+    );
   }
 
-  /** Multi-row `INSERT`s of `rows` (sorted by key), split to fit the bind limit, with `suffix`. */
-  #inserts(table: string, columns: readonly string[], rows: Row[], suffix = ""): Part[] {
-    if (rows.length === 0) return [];
-    rows.sort(byFirst);
-    const perStatement = Math.max(1, Math.floor(this.#d.syntax.maxBinds / columns.length));
-    const parts: Part[] = [];
-    for (let from = 0; from < rows.length; from += perStatement) {
-      const chunk = rows.slice(from, from + perStatement);
-      parts.push({
-        binds: chunk.length * columns.length,
-        build: (b) =>
-          `${this.#s.insert(
-            table,
-            columns,
-            chunk.map((r) => b.tuple(r)),
-          )}${suffix && ` ${suffix}`}`,
-      });
-    }
-    return parts;
-  }
-
-  #deliveryParts(writes: BatchWrites): Part[] {
-    const inserts: Row[] = [];
-    const updates: Part[] = [];
-    const s = this.#s;
-    for (const w of writes.deliveries) {
-      if (w.op === "insert") {
-        inserts.push(deliveryRow(w.record, w.status));
-      } else if (w.op === "retry") {
-        const { status, record } = w;
-        updates.push({
-          binds: 4,
-          build: (b) =>
-            s.updateDelivery(
-              s.finishRetry([b.add(status), b.add(status), b.add(record.receivedAt)]),
-              b.add(record.svixId),
-            ),
-        });
-      } else {
-        const { record } = w;
-        updates.push({
-          binds: 3,
-          build: (b) =>
-            s.updateDelivery(s.countDuplicate([b.add(record.receivedAt), b.add("duplicate")]), b.add(record.svixId)),
-        });
-      }
-    }
-    // A plain INSERT: a delivery another receiver recorded meanwhile fails the batch, which then runs job by job.
-    return [...this.#inserts(DELIVERIES, DELIVERY_COLUMNS, inserts), ...updates];
-  }
-
-  #entityParts(round: readonly EntityWrite[]): Part[] {
-    const byTable = new Map<EntityTableName, EntityWrite[]>();
-    for (const w of round) {
-      const list = byTable.get(w.table);
-      if (list) list.push(w);
-      else byTable.set(w.table, [w]);
-    }
-    const parts: Part[] = [];
-    for (const table of [...byTable.keys()].sort()) {
-      const inserts: Row[] = [];
-      const tombstones: Row[] = [];
-      const upserts: Row[] = [];
-      const soft: Row[] = [];
-      const hard: Row[] = [];
-      for (const w of byTable.get(table) ?? []) {
-        if (w.op === "upsert")
-          (w.exists ? upserts : inserts).push(entityRow(this.#d, table, w.id, w.version, w.values));
-        else (w.exists ? (w.hard ? hard : soft) : tombstones).push(tombstoneRow(w.id, w.deletedAt, w.hard));
-      }
-      const columns = entityColumns(table);
-      parts.push(
-        // Plain INSERTs for rows that were absent: one inserted meanwhile fails the batch (see lockRows).
-        ...this.#inserts(table, columns, inserts),
-        ...this.#inserts(table, TOMBSTONE_COLUMNS, tombstones),
-        ...this.#inserts(table, columns, upserts, this.#s.upsertConflict(table)),
-        ...this.#inserts(table, TOMBSTONE_COLUMNS, soft, this.#s.markDeletedConflict(table, false)),
-        ...this.#inserts(table, TOMBSTONE_COLUMNS, hard, this.#s.markDeletedConflict(table, true)),
-      );
-    }
-    return parts;
-  }
-
-  #childParts(writes: BatchWrites): Part[] {
-    const parts: Part[] = [];
-    for (const table of [...writes.children.keys()].sort()) {
-      const w = writes.children.get(table) as ChildWrites;
-      const rows = [...w.rows.values()].map((row) => childRow(this.#d, table, row));
-      if (w.cleared.size > 0)
-        parts.push(
-          this.#clear(
-            table,
-            [...w.cleared].sort(),
-            rows.map((r) => r[0]),
-          ),
-        );
-      parts.push(...this.#inserts(table, childColumns(table), rows, this.#s.childConflict(table)));
-    }
-    return parts;
+  /** The version state of one row, locked where the dialect locks rows. Values: id. */
+  readStateText(table: EntityTableName): string {
+    return this.#text(
+      `readState:${table}`,
+      (p) =>
+        `SELECT ${this.#list(["version", "deleted_at"])} FROM ${this.q(table)} WHERE ${this.q("id")} = ${p.next()}${this.#syntax.lockRows}`,
+    );
   }
 
   /**
-   * Deletes the children of `parents`. Within one statement, it spares the ids the batch writes
-   * (`kept`): those rows are upserted instead, and a statement must not both delete and write a row.
+   * Inserts the delivery row as claimed (values: {@link deliveryRow} with the claimed status), or
+   * on a conflict locks the stored row; `returns`: the statement also answers the stored (or
+   * inserted) row's status.
    */
-  #clear(table: ChildTableName, parents: readonly string[], kept: readonly unknown[]): Part {
-    const q = this.#s.q;
-    const parent = q(CHILD_TABLES[table].parentColumn);
-    return {
-      binds: parents.length + kept.length,
-      build: (b, combined) => {
-        const sparing =
-          combined && kept.length > 0 ? ` AND ${q("id")} NOT IN (${kept.map((id) => b.add(id)).join(", ")})` : "";
-        return `DELETE FROM ${q(table)} WHERE ${parent} IN (${parents.map((id) => b.add(id)).join(", ")})${sparing}`;
-      },
-    };
+  claimText(): { text: string; returns: boolean } {
+    return this.#insertOrLock("claim", DELIVERIES, DELIVERY_COLUMNS, "svix_id", "delivery_count", ["status"]);
+  }
+
+  /** Inserts a locking placeholder row (values: id, version -1), or locks the stored row; `returns`: it answers the row's state. */
+  placeholderText(table: EntityTableName): { text: string; returns: boolean } {
+    return this.#insertOrLock(`placeholder:${table}`, table, ["id", "version"], "id", "version", [
+      "version",
+      "deleted_at",
+    ]);
+  }
+
+  /**
+   * An `INSERT` of one row that, on a key conflict, locks the stored row instead; where the
+   * dialect can return rows, the statement also answers the stored (or inserted) row's
+   * `returning` columns through a no-op update of `noop` (a column outside every index).
+   */
+  #insertOrLock(
+    key: string,
+    table: string,
+    columns: readonly string[],
+    conflictKey: string,
+    noop: string,
+    returning: readonly string[],
+  ): { text: string; returns: boolean } {
+    const s = this.#syntax;
+    const ret = s.returning(returning);
+    const text = this.#text(key, (p) => {
+      const insert = this.insert(p, table, columns, 1);
+      if (ret === undefined) return `${insert} ${s.onConflictKeep(conflictKey)}`;
+      return `${insert} ${s.onConflictUpdate(conflictKey, [`${this.q(noop)} = ${s.stored(table, noop)}`])} ${ret}`;
+    });
+    return { text, returns: ret !== undefined };
+  }
+
+  upsertText(table: EntityTableName): string {
+    return this.#text(`upsert:${table}`, (p) => this.upsertEntities(p, table, 1));
+  }
+
+  markDeletedText(table: EntityTableName, hard: boolean): string {
+    return this.#text(`delete:${table}:${hard}`, (p) => this.markDeleted(p, table, hard, 1));
+  }
+
+  upsertChildrenText(table: ChildTableName, rows: number): string {
+    return this.#text(`children:${table}:${rows}`, (p) => this.upsertChildren(p, table, rows));
+  }
+
+  deleteChildrenText(table: ChildTableName): string {
+    return this.#text(`deleteChildren:${table}`, (p) => this.deleteChildren(p, table, 1));
   }
 }

@@ -1,7 +1,14 @@
 import type { ChildSet } from "../../core/mappers.js";
 import type { ChildTableName, DeliveryOutcome, DeliveryStatus, EntityTableName } from "../../core/schema.js";
-import type { ClaimResult, DeliveryRecord, EntityState, SyncTransaction } from "../../core/store-contract.js";
-import { applyDelivery, type DeliveryPlan } from "../../core/sync-rules.js";
+import type {
+  ClaimResult,
+  DeliveryPlan,
+  DeliveryRecord,
+  EntityState,
+  SyncTransaction,
+} from "../../core/store-contract.js";
+import { applyDelivery } from "../../core/sync-rules.js";
+import { stateAfterDelete, stateAfterUpsert } from "../write/write-sql.js";
 
 /** The stored rows a set-based batch read (and locked) before deciding. */
 export interface LockedRows {
@@ -145,18 +152,15 @@ class PlanRecorder implements SyncTransaction<never> {
   upsertEntity(table: EntityTableName, id: string, version: number, values: Record<string, unknown>): void {
     const row = this.#row(table, id);
     this.#write(row, { op: "upsert", table, id, exists: row.state !== undefined, version, values });
-    row.state = { version, deletedAt: row.state?.deletedAt ?? null };
+    row.state = stateAfterUpsert(row.state, version);
   }
 
-  /** As the store's `markDeleted`: the later deletion time; hard sets the version, soft keeps it. */
+  /** As the store's `markDeleted` (see {@link stateAfterDelete}). */
   markDeleted(table: EntityTableName, id: string, deletedAt: number, hard: boolean): void {
     const row = this.#row(table, id);
     const stored = row.state;
     this.#write(row, { op: "delete", table, id, exists: stored !== undefined, deletedAt, hard });
-    row.state = {
-      version: hard ? deletedAt : Math.max(stored?.version ?? 0, 0),
-      deletedAt: Math.max(stored?.deletedAt ?? 0, deletedAt),
-    };
+    row.state = stateAfterDelete(stored, deletedAt, hard);
   }
 
   #children(table: ChildTableName): ChildWrites {
