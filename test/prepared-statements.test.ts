@@ -242,6 +242,28 @@ describeTarget(mysqlDb, "MySQL prepared statements", () => {
     }
   });
 
+  it("returns a connection whose setup failed to the pool, and sets it up again on its next use", async () => {
+    const fresh = await mysqlDb.fresh();
+    opened.push(fresh);
+    const pool = mysql.createPool({ uri: mysqlDb.url?.(fresh) as string, connectionLimit: 1 });
+    let setUps = 0;
+    const onCreateConnection = async (connection: DatabaseConnection) => {
+      setUps++;
+      await connection.executeQuery(CompiledQuery.raw(setUps === 1 ? "SET SESSION no_such_variable = 1" : "SELECT 1"));
+    };
+    const texts = new PreparedTexts();
+    const db = new Kysely<unknown>({ dialect: new PreparingMysqlDialect({ pool, texts, onCreateConnection }) });
+    try {
+      await expect(sql`select 1`.execute(db)).rejects.toMatchObject({ errno: 1193 }); // unknown system variable
+      // The pool's one connection is free again (kept out, this would wait forever).
+      const { rows } = await sql<{ v: number }>`select 2 as v`.execute(db);
+      expect(rows).toEqual([{ v: 2 }]);
+      expect(setUps).toBe(2);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it("runs Kysely's transactions, savepoints and streams on its connections, prepared texts included", async () => {
     const fresh = await mysqlDb.fresh();
     opened.push(fresh);
