@@ -1,15 +1,11 @@
 import { CompiledQuery, type DatabaseConnection, Kysely, MysqlDialect, type MysqlPool } from "kysely";
 import { ClerkSyncError } from "../../core/errors.js";
 import type { ClerkSyncDatabase } from "../schema/database.js";
-import {
-  executingPool,
-  MAX_PREPARED_PER_CONNECTION,
-  PreparedTexts,
-  takePreparedStatementsParam,
-} from "../sql/prepared-statements.js";
+import { MAX_PREPARED_PER_CONNECTION, PreparedTexts, takePreparedStatementsParam } from "../sql/prepared-statements.js";
 import { createKyselyStore, DEFAULT_LOCK_TIMEOUT_MS } from "../sql/sql-store.js";
 import type { ClerkSyncStore } from "../store.js";
 import { MYSQL } from "./mysql-dialect.js";
+import { PreparingMysqlDialect } from "./mysql-driver.js";
 
 /** Give exactly one of `url`, `pool` or `kysely`. */
 export interface MysqlStoreOptions {
@@ -98,7 +94,9 @@ export async function openMysqlStore(options: MysqlStoreOptions): Promise<ClerkS
     for (const statement of session) await connection.executeQuery(CompiledQuery.raw(statement));
   };
   const texts = preparedStatements ? new PreparedTexts() : undefined;
-  const dialect = new MysqlDialect({ pool: texts ? executingPool(pool, texts) : pool, onCreateConnection });
+  const dialect = texts
+    ? new PreparingMysqlDialect({ pool, texts, onCreateConnection })
+    : new MysqlDialect({ pool, onCreateConnection });
   const kysely = new Kysely<ClerkSyncDatabase>({ dialect });
   const concurrent = options.maxConcurrentBatches ?? Math.max(1, Math.min(4, poolSize - 1));
   return createKyselyStore({

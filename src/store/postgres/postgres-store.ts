@@ -1,10 +1,11 @@
 import { Kysely, PostgresDialect, type PostgresPool } from "kysely";
 import { ClerkSyncError } from "../../core/errors.js";
 import type { ClerkSyncDatabase } from "../schema/database.js";
-import { PreparedTexts, preparingPool, takePreparedStatementsParam } from "../sql/prepared-statements.js";
+import { PreparedTexts, takePreparedStatementsParam } from "../sql/prepared-statements.js";
 import { createKyselyStore } from "../sql/sql-store.js";
 import type { ClerkSyncStore } from "../store.js";
 import { POSTGRES } from "./postgres-dialect.js";
+import { PreparingPostgresDialect } from "./postgres-driver.js";
 
 /** Give exactly one of `url`, `pool` or `kysely`. */
 export interface PostgresStoreOptions {
@@ -92,7 +93,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   pool.on("error", () => {});
   // The set-based batches' statements go prepared on the connections of this pool.
   const texts = (options.preparedStatements ?? preparedStatements ?? true) ? new PreparedTexts() : undefined;
-  const dialect = new PostgresDialect({ pool: texts ? preparingPool(pool, texts) : pool });
+  const dialect = texts ? new PreparingPostgresDialect({ pool, texts }) : new PostgresDialect({ pool });
   const kysely = new Kysely<ClerkSyncDatabase>({ dialect });
   const concurrent = options.maxConcurrentBatches ?? Math.max(1, Math.min(4, poolSize - 1));
   return createKyselyStore({
