@@ -16,7 +16,7 @@ type Json = unknown;
 type Bool = boolean | number;
 type Millis = ColumnType<number, number, number>;
 
-/** A logical type's value in a query; `bigint` columns are times and versions (ms). */
+/** A logical type's value in a query (`bigint`: times and versions in ms, counts). */
 interface Values {
   text: string;
   bigint: Millis;
