@@ -1,10 +1,49 @@
 /**
- * The table contract users query, as data: which columns each mirrored table has and of which
- * logical type. The store turns these into dialect SQL; migrations create the same columns.
+ * The table contract users query, as data: the single description of every table the migrations
+ * create for users (mirrored tables and the delivery log), with each column's logical type,
+ * nullability and storage variant, the primary key and the secondary indexes. The store turns
+ * the logical types into dialect SQL; the Kysely types (`store/schema/database.ts`) are derived
+ * from it; `test/schema.contract.test.ts` holds the migrations to it on every database.
  */
 
-/** Logical column types; each dialect maps them (see store/dialects.ts). */
+/** Logical column types; each dialect maps them (see store/dialect.ts). */
 export type ColumnType = "text" | "bigint" | "bool" | "json";
+
+/**
+ * How a column is stored where its logical type leaves a choice: `key` is text in a key or an
+ * index (varchar(255) on MySQL, which cannot index `text`), `longtext` text beyond MySQL's 64 KiB
+ * `text`, `int` a 32-bit counter rather than a bigint.
+ */
+export type StorageVariant = "key" | "longtext" | "int";
+
+/** One column as the migrations create it. */
+export interface ColumnSpec {
+  readonly type: ColumnType;
+  /** The storage variant, where the column has one (the dialect's SQL type for `type` otherwise). */
+  readonly storage?: StorageVariant;
+  readonly nullable: boolean;
+  /** The value the database fills in when an insert leaves the column out. */
+  readonly default?: number;
+  /** Left out of inserts: the database fills it (Kysely's `Generated` in the derived types). */
+  readonly generated?: boolean;
+}
+
+/** A secondary index as the migrations create it. */
+export interface IndexSpec {
+  readonly name: string;
+  readonly columns: readonly string[];
+  readonly unique?: boolean;
+}
+
+/** One table as the migrations create it. */
+export interface TableSpec {
+  readonly name: TableName;
+  /** Every column, in the order the migrations create them. */
+  readonly columns: Readonly<Record<string, ColumnSpec>>;
+  readonly primaryKey: readonly string[];
+  /** Secondary indexes (the primary key's own index is not listed). */
+  readonly indexes: readonly IndexSpec[];
+}
 
 export interface EntityTable {
   readonly name: EntityTableName;
@@ -12,6 +51,8 @@ export interface EntityTable {
   readonly columns: Readonly<Record<string, ColumnType>>;
   /** Data columns that a hard delete keeps (the rest are cleared). */
   readonly keep?: readonly string[];
+  /** The whole table: system and data columns, primary key, indexes. */
+  readonly table: TableSpec;
 }
 
 export interface ChildTable {
@@ -19,6 +60,8 @@ export interface ChildTable {
   /** The column that points at the parent row (not a foreign key: children may come first). */
   readonly parentColumn: string;
   readonly columns: Readonly<Record<string, ColumnType>>;
+  /** The whole table: columns, primary key, indexes. */
+  readonly table: TableSpec;
 }
 
 export type EntityTableName =
@@ -33,163 +76,262 @@ export type EntityTableName =
   | "clerk_waitlist_entries"
   | "clerk_objects";
 export type ChildTableName = "clerk_user_email_addresses";
+/** Every table of the contract (the migrator's own tables are not part of it). */
+export type TableName = EntityTableName | ChildTableName | "clerk_webhook_events";
 
-/** Columns every mirrored entity table has besides its data columns. */
-export const ENTITY_SYSTEM_COLUMNS = {
-  id: "text",
+/** The logical types of a set of column specs: `{ id: "text", … }`. */
+export type LogicalTypes<C extends Readonly<Record<string, ColumnSpec>>> = { readonly [K in keyof C]: C[K]["type"] };
+
+function logicalTypes<const C extends Readonly<Record<string, ColumnSpec>>>(columns: C): LogicalTypes<C> {
+  return Object.fromEntries(Object.entries(columns).map(([name, spec]) => [name, spec.type])) as LogicalTypes<C>;
+}
+
+/** Indexes named as the migrations name them: `<table>_<column>_idx`, one column each. */
+function indexesOn(table: TableName, columns: readonly string[]): IndexSpec[] {
+  return columns.map((column) => ({ name: `${table}_${column}_idx`, columns: [column] }));
+}
+
+// Column shorthands: every data column of a mirrored table may be null (a payload may lack the field).
+const text = { type: "text", nullable: true } as const;
+const key = { type: "text", storage: "key", nullable: true } as const;
+const bigint = { type: "bigint", nullable: true } as const;
+const bool = { type: "bool", nullable: true } as const;
+const json = { type: "json", nullable: true } as const;
+
+/** The columns every mirrored entity table starts with. */
+export const ENTITY_SYSTEM_COLUMN_SPECS = {
+  id: { type: "text", storage: "key", nullable: false },
   /** The data version: `updated_at` of the last applied payload (ms). 0 for a bare tombstone. */
-  version: "bigint",
+  version: { type: "bigint", nullable: false, default: 0 },
   /** When the object was deleted (the deletion event's time, ms); null while it exists. */
-  deleted_at: "bigint",
-} as const satisfies Record<string, ColumnType>;
+  deleted_at: bigint,
+} as const satisfies Record<string, ColumnSpec>;
 
-const TIMES = { created_at: "bigint", updated_at: "bigint" } as const;
-const METADATA = { public_metadata: "json", private_metadata: "json" } as const;
+/** Columns every mirrored entity table has besides its data columns, by logical type. */
+export const ENTITY_SYSTEM_COLUMNS = logicalTypes(ENTITY_SYSTEM_COLUMN_SPECS) satisfies Record<string, ColumnType>;
 
-export const USERS: EntityTable = {
-  name: "clerk_users",
-  columns: {
-    external_id: "text",
-    username: "text",
-    first_name: "text",
-    last_name: "text",
-    image_url: "text",
-    primary_email_address: "text",
-    primary_phone_number: "text",
+/** An entity table of the contract, its literal column specs kept for the derived types. */
+export interface EntityTableOf<N extends EntityTableName, C extends Readonly<Record<string, ColumnSpec>>> {
+  readonly name: N;
+  readonly columns: LogicalTypes<C>;
+  readonly keep?: readonly (keyof C & string)[];
+  readonly table: {
+    readonly name: N;
+    readonly columns: typeof ENTITY_SYSTEM_COLUMN_SPECS & C;
+    readonly primaryKey: readonly ["id"];
+    readonly indexes: readonly IndexSpec[];
+  };
+}
+
+/**
+ * A mirrored entity table: the system columns (`id` primary key, `version`, `deleted_at`), then
+ * `data` columns, one-column indexes on `indexed`.
+ */
+function entity<const N extends EntityTableName, const C extends Readonly<Record<string, ColumnSpec>>>(
+  name: N,
+  data: C,
+  indexed: readonly (keyof C & string)[],
+  keep?: readonly (keyof C & string)[],
+): EntityTableOf<N, C> {
+  return {
+    name,
+    columns: logicalTypes(data),
+    ...(keep === undefined ? {} : { keep }),
+    table: {
+      name,
+      columns: { ...ENTITY_SYSTEM_COLUMN_SPECS, ...data },
+      primaryKey: ["id"],
+      indexes: indexesOn(name, indexed),
+    },
+  };
+}
+
+const TIMES = { created_at: bigint, updated_at: bigint } as const;
+const METADATA = { public_metadata: json, private_metadata: json } as const;
+
+export const USERS = entity(
+  "clerk_users",
+  {
+    external_id: key,
+    username: key,
+    first_name: text,
+    last_name: text,
+    image_url: text,
+    primary_email_address: key,
+    primary_phone_number: key,
     ...METADATA,
-    unsafe_metadata: "json",
-    banned: "bool",
-    locked: "bool",
-    last_sign_in_at: "bigint",
-    last_active_at: "bigint",
+    unsafe_metadata: json,
+    banned: bool,
+    locked: bool,
+    last_sign_in_at: bigint,
+    last_active_at: bigint,
     ...TIMES,
-    data: "json",
+    data: json,
   },
-};
+  ["external_id", "username", "primary_email_address"],
+);
 
-export const ORGANIZATIONS: EntityTable = {
-  name: "clerk_organizations",
-  columns: {
-    name: "text",
-    slug: "text",
-    image_url: "text",
-    created_by: "text",
-    members_count: "bigint",
-    max_allowed_memberships: "bigint",
-    admin_delete_enabled: "bool",
+export const ORGANIZATIONS = entity(
+  "clerk_organizations",
+  {
+    name: text,
+    slug: key,
+    image_url: text,
+    created_by: key,
+    members_count: bigint,
+    max_allowed_memberships: bigint,
+    admin_delete_enabled: bool,
     ...METADATA,
     ...TIMES,
-    data: "json",
+    data: json,
   },
-};
+  ["slug"],
+);
 
-export const ORGANIZATION_MEMBERSHIPS: EntityTable = {
-  name: "clerk_organization_memberships",
-  columns: {
-    organization_id: "text",
-    user_id: "text",
-    role: "text",
-    permissions: "json",
-    public_user_data: "json",
+export const ORGANIZATION_MEMBERSHIPS = entity(
+  "clerk_organization_memberships",
+  {
+    organization_id: key,
+    user_id: key,
+    role: key,
+    permissions: json,
+    public_user_data: json,
     ...METADATA,
     ...TIMES,
-    data: "json",
+    data: json,
   },
-  keep: ["organization_id", "user_id"],
-};
+  ["organization_id", "user_id"],
+  ["organization_id", "user_id"],
+);
 
-export const ORGANIZATION_INVITATIONS: EntityTable = {
-  name: "clerk_organization_invitations",
-  columns: {
-    organization_id: "text",
-    email_address: "text",
-    role: "text",
-    status: "text",
-    user_id: "text",
-    expires_at: "bigint",
+export const ORGANIZATION_INVITATIONS = entity(
+  "clerk_organization_invitations",
+  {
+    organization_id: key,
+    email_address: key,
+    role: key,
+    status: key,
+    user_id: key,
+    expires_at: bigint,
     ...METADATA,
     ...TIMES,
-    data: "json",
+    data: json,
   },
-};
+  ["organization_id", "email_address"],
+);
 
-export const ORGANIZATION_DOMAINS: EntityTable = {
-  name: "clerk_organization_domains",
-  columns: {
-    organization_id: "text",
-    name: "text",
-    enrollment_mode: "text",
-    affiliation_email_address: "text",
-    verification: "json",
+export const ORGANIZATION_DOMAINS = entity(
+  "clerk_organization_domains",
+  {
+    organization_id: key,
+    name: key,
+    enrollment_mode: key,
+    affiliation_email_address: text,
+    verification: json,
     ...TIMES,
-    data: "json",
+    data: json,
   },
-};
+  ["organization_id", "name"],
+);
 
-export const SESSIONS: EntityTable = {
-  name: "clerk_sessions",
-  columns: {
-    user_id: "text",
-    client_id: "text",
-    status: "text",
-    last_active_organization_id: "text",
-    actor: "json",
-    last_active_at: "bigint",
-    expire_at: "bigint",
-    abandon_at: "bigint",
+export const SESSIONS = entity(
+  "clerk_sessions",
+  {
+    user_id: key,
+    client_id: key,
+    status: key,
+    last_active_organization_id: key,
+    actor: json,
+    last_active_at: bigint,
+    expire_at: bigint,
+    abandon_at: bigint,
     ...TIMES,
-    data: "json",
+    data: json,
   },
-};
+  ["user_id", "status"],
+);
 
-export const ROLES: EntityTable = {
-  name: "clerk_roles",
-  columns: {
-    key: "text",
-    name: "text",
-    description: "text",
-    permissions: "json",
-    is_creator_eligible: "bool",
+export const ROLES = entity(
+  "clerk_roles",
+  {
+    key,
+    name: text,
+    description: text,
+    permissions: json,
+    is_creator_eligible: bool,
     ...TIMES,
-    data: "json",
+    data: json,
   },
-};
+  ["key"],
+);
 
-export const PERMISSIONS: EntityTable = {
-  name: "clerk_permissions",
-  columns: { key: "text", name: "text", description: "text", type: "text", ...TIMES, data: "json" },
-};
+export const PERMISSIONS = entity(
+  "clerk_permissions",
+  { key, name: text, description: text, type: key, ...TIMES, data: json },
+  ["key"],
+);
 
-export const WAITLIST_ENTRIES: EntityTable = {
-  name: "clerk_waitlist_entries",
-  columns: {
-    email_address: "text",
-    status: "text",
-    is_locked: "bool",
-    invitation: "json",
-    ...TIMES,
-    data: "json",
-  },
-};
+export const WAITLIST_ENTRIES = entity(
+  "clerk_waitlist_entries",
+  { email_address: key, status: key, is_locked: bool, invitation: json, ...TIMES, data: json },
+  ["email_address"],
+);
 
 /** Object kinds without a table of their own: billing objects and what Clerk adds next. */
-export const OBJECTS: EntityTable = {
-  name: "clerk_objects",
-  columns: { object_type: "text", status: "text", ...TIMES, data: "json" },
-  keep: ["object_type"],
-};
+export const OBJECTS = entity(
+  "clerk_objects",
+  { object_type: key, status: key, ...TIMES, data: json },
+  ["object_type"],
+  ["object_type"],
+);
 
-export const USER_EMAIL_ADDRESSES: ChildTable = {
+const USER_EMAIL_ADDRESS_COLUMNS = {
+  id: { type: "text", storage: "key", nullable: false },
+  user_id: { type: "text", storage: "key", nullable: false },
+  email_address: { type: "text", storage: "key", nullable: false },
+  verification_status: key,
+  is_primary: { type: "bool", nullable: false },
+} as const satisfies Record<string, ColumnSpec>;
+
+export const USER_EMAIL_ADDRESSES = {
   name: "clerk_user_email_addresses",
   parentColumn: "user_id",
-  columns: {
-    id: "text",
-    user_id: "text",
-    email_address: "text",
-    verification_status: "text",
-    is_primary: "bool",
+  columns: logicalTypes(USER_EMAIL_ADDRESS_COLUMNS),
+  table: {
+    name: "clerk_user_email_addresses",
+    columns: USER_EMAIL_ADDRESS_COLUMNS,
+    primaryKey: ["id"],
+    indexes: indexesOn("clerk_user_email_addresses", ["user_id", "email_address"]),
   },
-};
+} as const satisfies ChildTable;
+
+/** The delivery log: one row per delivery id (`svix-id`), its outcome and its raw payload. */
+export const WEBHOOK_EVENTS = {
+  name: "clerk_webhook_events",
+  columns: {
+    svix_id: { type: "text", storage: "key", nullable: false },
+    type: { type: "text", storage: "key", nullable: false },
+    /** `data.object` of the payload. */
+    object_type: key,
+    /** `data.id` of the payload. */
+    object_id: key,
+    /** The envelope's timestamp, ms. */
+    event_timestamp: bigint,
+    first_received_at: { type: "bigint", nullable: false },
+    last_received_at: { type: "bigint", nullable: false },
+    delivery_count: { type: "bigint", storage: "int", nullable: false, default: 1, generated: true },
+    /** A {@link DeliveryStatus}. */
+    status: { type: "text", storage: "key", nullable: false },
+    /** A {@link DeliveryOutcome}: the latest attempt's, `duplicate` included. */
+    last_outcome: { type: "text", storage: "key", nullable: false },
+    error_code: key,
+    error_message: text,
+    /** The raw body exactly as received. */
+    payload: { type: "text", storage: "longtext", nullable: false },
+  },
+  primaryKey: ["svix_id"],
+  indexes: indexesOn("clerk_webhook_events", ["first_received_at", "object_id", "status", "type"]),
+} as const satisfies TableSpec;
 
 export const ENTITY_TABLES: Readonly<Record<EntityTableName, EntityTable>> = {
   clerk_users: USERS,
@@ -207,6 +349,25 @@ export const ENTITY_TABLES: Readonly<Record<EntityTableName, EntityTable>> = {
 export const CHILD_TABLES: Readonly<Record<ChildTableName, ChildTable>> = {
   clerk_user_email_addresses: USER_EMAIL_ADDRESSES,
 };
+
+/**
+ * Every table of the contract, as the migrations create it. Literal types: the Kysely types are
+ * derived from it (`store/schema/database.ts`).
+ */
+export const TABLES = {
+  clerk_users: USERS.table,
+  clerk_user_email_addresses: USER_EMAIL_ADDRESSES.table,
+  clerk_organizations: ORGANIZATIONS.table,
+  clerk_organization_memberships: ORGANIZATION_MEMBERSHIPS.table,
+  clerk_organization_invitations: ORGANIZATION_INVITATIONS.table,
+  clerk_organization_domains: ORGANIZATION_DOMAINS.table,
+  clerk_sessions: SESSIONS.table,
+  clerk_roles: ROLES.table,
+  clerk_permissions: PERMISSIONS.table,
+  clerk_waitlist_entries: WAITLIST_ENTRIES.table,
+  clerk_objects: OBJECTS.table,
+  clerk_webhook_events: WEBHOOK_EVENTS,
+} as const satisfies { readonly [N in TableName]: TableSpec & { readonly name: N } };
 
 /** Outcome recorded for a delivery id in `clerk_webhook_events.status`. */
 export type DeliveryStatus = "applied" | "stale" | "ignored" | "failed";

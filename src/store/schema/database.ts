@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from "kysely";
+import type { ColumnSpec, EntityTableName, TABLES, TableName, TableSpec } from "../../core/schema.js";
 
 /**
  * The tables clerk-sync maintains, typed for Kysely queries. Times are epoch milliseconds.
@@ -6,158 +7,59 @@ import type { ColumnType, Generated } from "kysely";
  * MySQL/MariaDB (through the pool clerk-sync opens) and parsed values on PostgreSQL; booleans
  * are 0/1 on SQLite and MySQL; bigint columns are numbers, except through your own `pg` pool,
  * which returns them as strings. The query helpers and `normalizeRow` smooth all of it over.
+ *
+ * Derived from the table contract (`core/schema.ts`): a column added there appears here.
  */
-export interface ClerkSyncDatabase {
-  clerk_users: ClerkUsersTable;
-  clerk_user_email_addresses: ClerkUserEmailAddressesTable;
-  clerk_organizations: ClerkOrganizationsTable;
-  clerk_organization_memberships: ClerkOrganizationMembershipsTable;
-  clerk_organization_invitations: ClerkOrganizationInvitationsTable;
-  clerk_organization_domains: ClerkOrganizationDomainsTable;
-  clerk_sessions: ClerkSessionsTable;
-  clerk_roles: ClerkRolesTable;
-  clerk_permissions: ClerkPermissionsTable;
-  clerk_waitlist_entries: ClerkWaitlistEntriesTable;
-  clerk_objects: ClerkObjectsTable;
-  clerk_webhook_events: ClerkWebhookEventsTable;
-}
-
-/** Columns every mirrored entity table has. */
-export interface EntityColumns {
-  id: string;
-  version: Millis;
-  deleted_at: Millis | null;
-  created_at: Millis | null;
-  updated_at: Millis | null;
-  data: Json;
-}
-
-export interface ClerkOrganizationsTable extends EntityColumns {
-  name: string | null;
-  slug: string | null;
-  image_url: string | null;
-  created_by: string | null;
-  members_count: Millis | null;
-  max_allowed_memberships: Millis | null;
-  admin_delete_enabled: Bool | null;
-  public_metadata: Json;
-  private_metadata: Json;
-}
-
-export interface ClerkOrganizationMembershipsTable extends EntityColumns {
-  organization_id: string | null;
-  user_id: string | null;
-  role: string | null;
-  permissions: Json;
-  public_user_data: Json;
-  public_metadata: Json;
-  private_metadata: Json;
-}
-
-export interface ClerkOrganizationInvitationsTable extends EntityColumns {
-  organization_id: string | null;
-  email_address: string | null;
-  role: string | null;
-  status: string | null;
-  user_id: string | null;
-  expires_at: Millis | null;
-  public_metadata: Json;
-  private_metadata: Json;
-}
-
-export interface ClerkOrganizationDomainsTable extends EntityColumns {
-  organization_id: string | null;
-  name: string | null;
-  enrollment_mode: string | null;
-  affiliation_email_address: string | null;
-  verification: Json;
-}
-
-export interface ClerkSessionsTable extends EntityColumns {
-  user_id: string | null;
-  client_id: string | null;
-  status: string | null;
-  last_active_organization_id: string | null;
-  actor: Json;
-  last_active_at: Millis | null;
-  expire_at: Millis | null;
-  abandon_at: Millis | null;
-}
-
-export interface ClerkRolesTable extends EntityColumns {
-  key: string | null;
-  name: string | null;
-  description: string | null;
-  permissions: Json;
-  is_creator_eligible: Bool | null;
-}
-
-export interface ClerkPermissionsTable extends EntityColumns {
-  key: string | null;
-  name: string | null;
-  description: string | null;
-  type: string | null;
-}
-
-export interface ClerkWaitlistEntriesTable extends EntityColumns {
-  email_address: string | null;
-  status: string | null;
-  is_locked: Bool | null;
-  invitation: Json;
-}
-
-export interface ClerkObjectsTable extends EntityColumns {
-  object_type: string | null;
-  status: string | null;
-}
+export interface ClerkSyncDatabase extends DatabaseOf<typeof TABLES> {}
 
 type Json = unknown;
 type Bool = boolean | number;
 type Millis = ColumnType<number, number, number>;
 
-export interface ClerkUsersTable {
-  id: string;
-  version: Millis;
-  deleted_at: Millis | null;
-  external_id: string | null;
-  username: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  image_url: string | null;
-  primary_email_address: string | null;
-  primary_phone_number: string | null;
-  public_metadata: Json;
-  private_metadata: Json;
-  unsafe_metadata: Json;
-  banned: Bool | null;
-  locked: Bool | null;
-  last_sign_in_at: Millis | null;
-  last_active_at: Millis | null;
-  created_at: Millis | null;
-  updated_at: Millis | null;
-  data: Json;
+/** A logical type's value in a query (`bigint`: times and versions in ms, counts). */
+interface Values {
+  text: string;
+  bigint: Millis;
+  bool: Bool;
+  json: Json;
 }
 
-export interface ClerkUserEmailAddressesTable {
-  id: string;
-  user_id: string;
-  email_address: string;
-  verification_status: string | null;
-  is_primary: Bool;
+/** A logical type's value where the database fills it in. */
+interface Plain {
+  text: string;
+  bigint: number;
+  bool: Bool;
+  json: Json;
 }
 
-export interface ClerkWebhookEventsTable {
-  svix_id: string;
-  type: string;
-  object_type: string | null;
-  object_id: string | null;
-  event_timestamp: Millis | null;
-  first_received_at: Millis;
-  last_received_at: Millis;
-  delivery_count: Generated<number>;
-  status: string;
-  last_outcome: string;
-  error_code: string | null;
-  error_message: string | null;
-  payload: string;
-}
+/** A column's Kysely type: its value, `| null` when nullable, `Generated` when the database fills it. */
+export type ColumnOf<C extends ColumnSpec> = C extends { readonly generated: true }
+  ? Generated<Plain[C["type"]]>
+  : C extends { readonly nullable: true }
+    ? Values[C["type"]] | null
+    : Values[C["type"]];
+
+/** A table's Kysely row type, one property per column of its spec. */
+export type TableOf<T extends TableSpec> = { -readonly [K in keyof T["columns"]]: ColumnOf<T["columns"][K]> };
+
+/** A Kysely database type: one property per table of the contract. */
+export type DatabaseOf<T extends { readonly [N in TableName]: TableSpec }> = { [N in TableName]: TableOf<T[N]> };
+
+type Row<N extends TableName> = TableOf<(typeof TABLES)[N]>;
+type EntityRows = Row<EntityTableName>;
+
+/** Columns every mirrored entity table has. */
+export interface EntityColumns extends Pick<EntityRows, keyof EntityRows> {}
+
+export interface ClerkUsersTable extends Row<"clerk_users"> {}
+export interface ClerkUserEmailAddressesTable extends Row<"clerk_user_email_addresses"> {}
+export interface ClerkOrganizationsTable extends Row<"clerk_organizations"> {}
+export interface ClerkOrganizationMembershipsTable extends Row<"clerk_organization_memberships"> {}
+export interface ClerkOrganizationInvitationsTable extends Row<"clerk_organization_invitations"> {}
+export interface ClerkOrganizationDomainsTable extends Row<"clerk_organization_domains"> {}
+export interface ClerkSessionsTable extends Row<"clerk_sessions"> {}
+export interface ClerkRolesTable extends Row<"clerk_roles"> {}
+export interface ClerkPermissionsTable extends Row<"clerk_permissions"> {}
+export interface ClerkWaitlistEntriesTable extends Row<"clerk_waitlist_entries"> {}
+export interface ClerkObjectsTable extends Row<"clerk_objects"> {}
+export interface ClerkWebhookEventsTable extends Row<"clerk_webhook_events"> {}
