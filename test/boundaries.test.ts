@@ -134,15 +134,7 @@ const RULES: readonly BoundaryRule[] = [
  */
 const KNOWN_VIOLATIONS: readonly AllowedViolation[] = [];
 
-const KNOWN_CYCLES: readonly AllowedCycle[] = [
-  {
-    // store-contract.ts imports `type DeliveryPlan` from sync-rules.ts, which imports
-    // `type { BatchJob, DeliveryRecord, SyncTransaction }` back (type-only both ways). Being
-    // removed by the store-contract work ("store rebuilt around a single contract").
-    files: ["src/core/store-contract.ts", "src/core/sync-rules.ts"],
-    why: "type-only cycle in the core's store contract, being removed",
-  },
-];
+const KNOWN_CYCLES: readonly AllowedCycle[] = [];
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
