@@ -272,9 +272,23 @@ export async function migrate(
   dialect: DialectSpec,
   options: MigrateOptions = {},
 ): Promise<MigrateResult> {
-  const { error, results } = await migrator(db, dialect, options).migrateToLatest();
-  if (error) throw error;
-  return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator(db, dialect, options).migrateToLatest();
+    if (!error) return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
+    if (attempt >= 5 || !otherSchemaDropped(error, options.schema)) throw error;
+  }
+}
+
+/**
+ * Whether a migration failed only because another schema was dropped while Kysely's migrator
+ * looked for its table: on PostgreSQL its catalogue query calls `has_schema_privilege` on every
+ * schema, which fails ("schema … does not exist", 3F000) when one is dropped at the same moment.
+ * Nothing was applied then; the migration is run again.
+ */
+function otherSchemaDropped(error: unknown, ours: string | undefined): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (code !== "3F000" || typeof message !== "string") return false;
+  return ours === undefined || !message.includes(`"${ours}"`);
 }
 
 function migrator(db: Kysely<unknown>, dialect: DialectSpec, options: MigrateOptions): Migrator {
