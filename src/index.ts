@@ -1,6 +1,17 @@
 export { createClerkSyncListener, readNodeBody, sendReply, toNodeListener } from "./adapters/node.js";
 export * from "./core/index.js";
-export { type ClerkSync, type ClerkSyncOptions, createClerkSync, resolveClerkSync } from "./create.js";
+export {
+  type ClerkSync,
+  type ClerkSyncOptions,
+  createClerkSync,
+  resolveClerkSync,
+} from "./receiver/create-clerk-sync.js";
+export {
+  RECEIVER_ENVIRONMENT,
+  type ReceiverSettingOptions,
+  type ReceiverSettings,
+  resolveReceiverSettings,
+} from "./receiver/receiver-settings.js";
 export { type ConfigFlags, ENVIRONMENT, resolveConfig, type ServiceConfig } from "./server/config.js";
 export { loadEnvFiles } from "./server/env-files.js";
 export { createJsonLogger } from "./server/log.js";

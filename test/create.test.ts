@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createClerkSync } from "../src/create.js";
+import { createClerkSync } from "../src/receiver/create-clerk-sync.js";
 import { generateSecret } from "../src/server/env-files.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { ClerkSyncStore } from "../src/store/store.js";

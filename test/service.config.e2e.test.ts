@@ -3,13 +3,15 @@
  * a real SQLite file read back with SQL. Assertions are on status codes, error codes and reply
  * statuses, never on message text.
  *
- * This file: configuration reaching the process: CLERK_SYNC_MAX_BODY_BYTES, and the development
- * secret in .env.local shared with `send` and `status`.
+ * This file: configuration reaching the process: CLERK_SYNC_MAX_BODY_BYTES, the event filter
+ * (CLERK_SYNC_EVENTS / --events), and the development secret in .env.local shared with `send`
+ * and `status`.
  */
-import { readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { newClerkId } from "../src/testing/fixtures.js";
+import { generateSecret } from "../src/server/env-files.js";
+import { freshExample, newClerkId } from "../src/testing/fixtures.js";
 import { type Event, expectNoSecretInStdout, userEvent } from "./helpers/service-events.js";
 import { makeTempDir, runCli, startServiceProcess } from "./helpers/service-process.js";
 
@@ -95,5 +97,55 @@ describe.concurrent("clerk-sync serve (real process, real HTTP, real SQLite file
     expect((await svc.stop()).code).toBe(0);
     expectNoSecretInStdout(svc, secret);
     for (const output of [sent.stdout, status.stdout]) expect(output).not.toContain(secret);
+  });
+
+  test("CLERK_SYNC_EVENTS=user.*: the user is mirrored, the organization recorded as ignored and not mirrored", async () => {
+    const svc = await startServiceProcess({ env: { CLERK_SYNC_EVENTS: "user.*" } });
+    const organization = freshExample("organization.created");
+    const orgReply = await svc.post(organization);
+    expect(orgReply.status).toBe(200);
+    expect(orgReply.body.status).toBe("ignored");
+    expect(svc.event(orgReply.id)).toMatchObject({ type: "organization.created", status: "ignored" });
+    expect(svc.get("SELECT id FROM clerk_organizations WHERE id = ?", organization.data.id)).toBeUndefined();
+
+    const user = userEvent("user.created");
+    const userReply = await svc.post(user);
+    expect(userReply.status).toBe(200);
+    expect(userReply.body.status).toBe("applied");
+    expect(svc.user(String(user.data.id))).toMatchObject({ id: user.data.id, deleted_at: null });
+    expect((await svc.stop()).code).toBe(0);
+  });
+
+  test("--events wins over CLERK_SYNC_EVENTS", async () => {
+    const svc = await startServiceProcess({
+      env: { CLERK_SYNC_EVENTS: "user.*" },
+      args: ["--events", "organization.*,session.created"],
+    });
+    const organization = freshExample("organization.created");
+    expect((await svc.post(organization)).body.status).toBe("applied");
+    expect(svc.get("SELECT id FROM clerk_organizations WHERE id = ?", organization.data.id)).toEqual({
+      id: organization.data.id,
+    });
+    const user = userEvent("user.created");
+    expect((await svc.post(user)).body.status).toBe("ignored");
+    expect(svc.user(String(user.data.id))).toBeUndefined();
+    expect((await svc.stop()).code).toBe(0);
+  });
+
+  test("a malformed CLERK_SYNC_EVENTS or --events stops the start with invalid_config, before the database is touched", async () => {
+    for (const [env, args] of [
+      [{ CLERK_SYNC_EVENTS: "user*" }, []],
+      [{}, ["--events", "user.*,*.created"]],
+    ] as const) {
+      const cwd = makeTempDir();
+      const started = await runCli(["serve", "--host", "127.0.0.1", "--port", "0", ...args], {
+        cwd,
+        env: { CLERK_WEBHOOK_SIGNING_SECRET: generateSecret(), ...env },
+      });
+      expect(started.code).toBe(1);
+      expect(started.stderr).toContain("[invalid_config]");
+      expect(started.stdout).not.toContain('"listening"');
+      expect(readdirSync(cwd)).toEqual([]);
+    }
   });
 });

@@ -4,10 +4,10 @@
  * Nothing from `express` is imported, not even its types.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type ClerkSync, type ClerkSyncOptions, resolveClerkSync } from "../create.js";
+import { type ClerkSync, type ClerkSyncOptions, resolveClerkSync } from "../receiver/create-clerk-sync.js";
 
 /** Re-exported so that hooks need no second import: `createClerkSync().on(…)`. */
-export { type ClerkSync, type ClerkSyncOptions, createClerkSync } from "../create.js";
+export { type ClerkSync, type ClerkSyncOptions, createClerkSync } from "../receiver/create-clerk-sync.js";
 
 import { toNodeListener } from "./node.js";
 

@@ -2,10 +2,10 @@
  * Hono: its request is a Web `Request` (`c.req.raw`), so the handler is the receiver's
  * `fetch`. Nothing from `hono` is imported; the context is typed by the one field used.
  */
-import { type ClerkSync, type ClerkSyncOptions, resolveClerkSync } from "../create.js";
+import { type ClerkSync, type ClerkSyncOptions, resolveClerkSync } from "../receiver/create-clerk-sync.js";
 
 /** Re-exported so that hooks need no second import: `createClerkSync().on(…)`. */
-export { type ClerkSync, type ClerkSyncOptions, createClerkSync } from "../create.js";
+export { type ClerkSync, type ClerkSyncOptions, createClerkSync } from "../receiver/create-clerk-sync.js";
 
 /**
  * The part of Hono's `Context` the handler reads.

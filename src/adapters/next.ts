@@ -2,10 +2,10 @@
  * Next.js App Router: a Route Handler is already `Request → Response`, so the route is the
  * receiver's `fetch`. Nothing from `next` is imported.
  */
-import { type ClerkSync, type ClerkSyncOptions, resolveClerkSync } from "../create.js";
+import { type ClerkSync, type ClerkSyncOptions, resolveClerkSync } from "../receiver/create-clerk-sync.js";
 
 /** Re-exported so that hooks need no second import: `createClerkSync().on(…)`. */
-export { type ClerkSync, type ClerkSyncOptions, createClerkSync } from "../create.js";
+export { type ClerkSync, type ClerkSyncOptions, createClerkSync } from "../receiver/create-clerk-sync.js";
 
 /**
  * The exports of a webhook route (`app/api/webhooks/route.ts`).

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ClerkSyncError } from "../core/errors.js";
 import { errorReply, tooLarge, type WebhookHandler, type WebhookReply } from "../core/handler.js";
-import { type ClerkSync, type ClerkSyncOptions, resolveClerkSync } from "../create.js";
+import { type ClerkSync, type ClerkSyncOptions, resolveClerkSync } from "../receiver/create-clerk-sync.js";
 
 /** A Node request as connect-style frameworks (Express, Connect, …) hand it over. */
 type NodeRequest = IncomingMessage & { body?: unknown; _body?: boolean };

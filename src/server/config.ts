@@ -1,40 +1,32 @@
-import type { DeleteMode } from "../core/engine.js";
 import { ClerkSyncError } from "../core/errors.js";
-import { DEFAULT_MAX_BODY_BYTES } from "../core/handler.js";
 import type { LogLevel } from "../core/logger.js";
-import { DEFAULT_TOLERANCE_SECONDS, parseSecretList } from "../core/verify.js";
-import { DEFAULT_DATABASE_URL } from "../store/open.js";
-import { isLogLevel } from "./log.js";
+import {
+  type Env,
+  parseEventList,
+  RECEIVER_ENVIRONMENT,
+  type ReceiverSettingOptions,
+  type ReceiverSettings,
+  resolveReceiverSettings,
+} from "../receiver/receiver-settings.js";
 
-/** The service's configuration, resolved from flags, environment and `.env` files. */
-export interface ServiceConfig {
-  secrets: string[];
-  databaseUrl: string;
+/**
+ * The service's configuration, resolved from flags, environment and `.env` files: the settings
+ * of its receiver (read as every in-app receiver reads them) plus where it listens.
+ */
+export interface ServiceConfig extends ReceiverSettings {
   host: string;
   port: number;
   /** Path of the webhook endpoint. Default `/api/webhooks` as in Clerk's guide. */
   path: string;
-  maxBodyBytes: number;
-  toleranceSeconds: number;
-  deleteMode: DeleteMode;
   logLevel: LogLevel;
-  /** Run migrations on start. Default true. */
-  migrate: boolean;
 }
 
 /** Environment variables read, with their meaning (for docs and `--help`). */
 export const ENVIRONMENT = {
-  CLERK_WEBHOOK_SIGNING_SECRET: "Signing secret(s), whsec_…; several separated by spaces or commas (key rotation)",
-  SIGNING_SECRET: "Accepted as in Clerk's guide when CLERK_WEBHOOK_SIGNING_SECRET is unset",
-  DATABASE_URL: `Where to sync: file:./path.db (SQLite, default ${DEFAULT_DATABASE_URL}), postgres://… (?schema=name), mysql://… or mariadb://…`,
+  ...RECEIVER_ENVIRONMENT,
   PORT: "HTTP port (default 3000)",
   HOST: "Interface to listen on (default 0.0.0.0)",
   CLERK_SYNC_PATH: "Webhook endpoint path (default /api/webhooks)",
-  CLERK_SYNC_MAX_BODY_BYTES: `Largest accepted body (default ${DEFAULT_MAX_BODY_BYTES})`,
-  CLERK_SYNC_TOLERANCE_SECONDS: `Allowed clock skew of svix-timestamp (default ${DEFAULT_TOLERANCE_SECONDS})`,
-  CLERK_SYNC_DELETE_MODE: "soft (default) or hard",
-  CLERK_SYNC_MIGRATE: "Run migrations on start: true (default) or false",
-  LOG_LEVEL: "debug, info (default), warn or error",
 } as const;
 
 /** Flags given on the command line; each overrides its variable. */
@@ -46,7 +38,17 @@ export interface ConfigFlags {
   path?: string;
   logLevel?: string;
   migrate?: boolean;
+  /** Event-type patterns, each comma or space separated (`--events user.*,organization.*`). */
+  events?: string[];
 }
+
+/** How errors name the settings that came from flags. */
+const FLAG_LABELS = {
+  secrets: "--secret",
+  databaseUrl: "--database-url",
+  logLevel: "--log-level",
+  events: "--events",
+} as const;
 
 function positiveInt(name: string, value: string): number {
   if (!/^\d+$/.test(value) || Number(value) <= 0) {
@@ -62,44 +64,27 @@ function positiveInt(name: string, value: string): number {
  * @example
  * const config = resolveConfig(loadEnvFiles(cwd, process.env), { port: "4000" });
  */
-export function resolveConfig(
-  env: Readonly<Record<string, string | undefined>>,
-  flags: ConfigFlags = {},
-): ServiceConfig {
-  const secretText = flags.secret?.join(" ") ?? env.CLERK_WEBHOOK_SIGNING_SECRET ?? env.SIGNING_SECRET ?? "";
-  const logLevel = flags.logLevel ?? env.LOG_LEVEL ?? "info";
-  if (!isLogLevel(logLevel)) {
-    throw new ClerkSyncError("invalid_config", `LOG_LEVEL must be debug, info, warn or error, got "${logLevel}"`);
+export function resolveConfig(env: Env, flags: ConfigFlags = {}): ServiceConfig {
+  const fromFlags: ReceiverSettingOptions = {};
+  if (flags.secret !== undefined) fromFlags.secrets = flags.secret.join(" ");
+  if (flags.databaseUrl !== undefined) fromFlags.databaseUrl = flags.databaseUrl;
+  if (flags.migrate !== undefined) fromFlags.migrate = flags.migrate;
+  if (flags.logLevel !== undefined) fromFlags.logLevel = flags.logLevel as LogLevel; // checked as it resolves
+  if (flags.events !== undefined) {
+    const events = flags.events.flatMap(parseEventList);
+    if (events.length > 0) fromFlags.events = events;
   }
-  const deleteMode = env.CLERK_SYNC_DELETE_MODE ?? "soft";
-  if (deleteMode !== "soft" && deleteMode !== "hard") {
-    throw new ClerkSyncError("invalid_config", `CLERK_SYNC_DELETE_MODE must be soft or hard, got "${deleteMode}"`);
-  }
-  const migrateText = env.CLERK_SYNC_MIGRATE ?? "true";
-  if (migrateText !== "true" && migrateText !== "false") {
-    throw new ClerkSyncError("invalid_config", `CLERK_SYNC_MIGRATE must be true or false, got "${migrateText}"`);
-  }
+  const settings = resolveReceiverSettings(fromFlags, env, { logging: true, labels: FLAG_LABELS });
   const path = flags.path ?? env.CLERK_SYNC_PATH ?? "/api/webhooks";
   if (!path.startsWith("/"))
     throw new ClerkSyncError("invalid_config", `The endpoint path must start with /, got "${path}"`);
   const port = flags.port ?? env.PORT ?? "3000";
   return {
-    secrets: parseSecretList(secretText),
-    databaseUrl: flags.databaseUrl ?? env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+    ...settings,
     host: flags.host ?? env.HOST ?? "0.0.0.0",
     port: port === "0" ? 0 : positiveInt("PORT", port),
     path,
-    maxBodyBytes: positiveInt(
-      "CLERK_SYNC_MAX_BODY_BYTES",
-      env.CLERK_SYNC_MAX_BODY_BYTES ?? String(DEFAULT_MAX_BODY_BYTES),
-    ),
-    toleranceSeconds: positiveInt(
-      "CLERK_SYNC_TOLERANCE_SECONDS",
-      env.CLERK_SYNC_TOLERANCE_SECONDS ?? String(DEFAULT_TOLERANCE_SECONDS),
-    ),
-    deleteMode,
-    logLevel,
-    migrate: flags.migrate ?? migrateText === "true",
+    logLevel: settings.logLevel ?? "info",
   };
 }
 

@@ -1,6 +1,5 @@
-import type { Logger, LogLevel } from "../core/logger.js";
+import { LOG_LEVEL_RANK, type Logger, type LogLevel } from "../core/logger.js";
 
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_KEY = /secret|signature|password|authorization|token|api[_-]?key/i;
 const SECRET_VALUE = /whsec_[A-Za-z0-9+/=]+|sk_(live|test)_[A-Za-z0-9]+/g;
 
@@ -28,9 +27,9 @@ export function createJsonLogger(
   level: LogLevel = "info",
   write: (line: string) => void = (line) => process.stdout.write(line),
 ): Logger {
-  const min = ORDER[level];
+  const min = LOG_LEVEL_RANK[level];
   const emit = (lvl: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
-    if (ORDER[lvl] < min) return;
+    if (LOG_LEVEL_RANK[lvl] < min) return;
     const entry = {
       time: new Date().toISOString(),
       level: lvl,
@@ -40,8 +39,4 @@ export function createJsonLogger(
     write(`${JSON.stringify(entry)}\n`);
   };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
-}
-
-export function isLogLevel(value: string): value is LogLevel {
-  return value in ORDER;
 }

@@ -1,12 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { sendReply, toNodeListener } from "../adapters/node.js";
-import { SyncEngine } from "../core/engine.js";
 import { ClerkSyncError } from "../core/errors.js";
-import { createWebhookHandler, errorReply } from "../core/handler.js";
+import { errorReply } from "../core/handler.js";
 import { type Logger, silentLogger } from "../core/logger.js";
-import { createVerifier } from "../core/verify.js";
-import { openStore } from "../store/open.js";
+import { createClerkSync } from "../receiver/create-clerk-sync.js";
 import type { ClerkSyncStore } from "../store/store.js";
 import { describeDatabaseUrl, type ServiceConfig } from "./config.js";
 
@@ -21,7 +19,9 @@ export interface RunningService {
 
 /**
  * Starts the standalone service: `POST {path}` for webhooks, `GET /healthz` (the process is up),
- * `GET /readyz` (the database answers). Migrates first unless `config.migrate` is false.
+ * `GET /readyz` (the database answers). Its receiver is built by {@link createClerkSync} from the
+ * receiver settings in `config`, exactly as an in-app receiver is. Checks the secrets and
+ * migrates (unless `config.migrate` is false) before listening.
  *
  * @example
  * const service = await startService(resolveConfig(process.env));
@@ -34,20 +34,25 @@ export async function startService(
   if (config.secrets.length === 0) {
     throw new ClerkSyncError("invalid_config", "No signing secret: set CLERK_WEBHOOK_SIGNING_SECRET");
   }
-  const verify = createVerifier({ secrets: config.secrets, toleranceSeconds: config.toleranceSeconds });
-  const store = options.store ?? (await openStore(config.databaseUrl));
+  // Everything but where to listen is the receiver's: a setting added there reaches the service.
+  const { host: _host, port: _port, path: _path, ...settings } = config;
+  const sync = createClerkSync({
+    ...settings,
+    logger: log,
+    // The settings are resolved already (flags, environment, .env files): read nothing again.
+    env: {},
+    ...(options.store ? { store: options.store } : {}),
+  });
+  let store: ClerkSyncStore;
   try {
-    if (config.migrate) {
-      const { applied } = await store.migrate();
-      if (applied.length > 0) log.info("migrated", { applied });
-    }
+    await sync.ready();
+    store = await sync.store();
   } catch (error) {
-    await store.close();
+    await sync.close();
+    await options.store?.close();
     throw error;
   }
-  const engine = new SyncEngine(store, { deleteMode: config.deleteMode });
-  const handler = createWebhookHandler({ verify, engine, maxBodyBytes: config.maxBodyBytes, logger: log });
-  const webhook = toNodeListener(handler);
+  const webhook = toNodeListener(sync);
   let closing = false;
 
   const server = createServer({ keepAliveTimeout: 65_000 }, (req: IncomingMessage, res: ServerResponse) => {
@@ -105,12 +110,11 @@ export async function startService(
         const sweep = setInterval(() => server.closeIdleConnections(), 25);
         const deadline = setTimeout(() => server.closeAllConnections(), 2_000);
         server.closeIdleConnections();
-        await engine.drained();
         await stopped;
         clearInterval(sweep);
         clearTimeout(deadline);
-        await engine.drained();
-        await store.close();
+        // Waits for deliveries still in flight (connections dropped at the deadline), then closes the store.
+        await sync.close();
         log.info("stopped");
       })();
       return closed;

@@ -1,7 +1,4 @@
 import { ClerkSyncError } from "../core/errors.js";
-import { openMysqlStore } from "./mysql/mysql-store.js";
-import { openPostgresStore } from "./postgres/postgres-store.js";
-import { openSqliteStore } from "./sqlite/sqlite-store.js";
 import type { ClerkSyncStore } from "./store.js";
 
 /** The default database: a SQLite file next to where the service runs. */
@@ -10,7 +7,8 @@ export const DEFAULT_DATABASE_URL = "file:./clerk-sync.db";
 /**
  * Opens the store a `DATABASE_URL` names: `file:` / `sqlite:` URLs (or a bare path) are SQLite,
  * `postgres:` / `postgresql:` PostgreSQL (driver `pg`), `mysql:` / `mariadb:` MySQL or MariaDB
- * (driver `mysql2`). The network drivers are loaded only when named.
+ * (driver `mysql2`). Each dialect's store module (and its driver) is loaded only when a URL names
+ * it, so a receiver on PostgreSQL or MySQL never loads better-sqlite3 or its native addon.
  *
  * @example
  * const store = await openStore("file:./clerk-sync.db");
@@ -19,10 +17,18 @@ export const DEFAULT_DATABASE_URL = "file:./clerk-sync.db";
 export async function openStore(url: string = DEFAULT_DATABASE_URL): Promise<ClerkSyncStore> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === undefined || scheme === "file" || scheme === "sqlite") {
-    return openSqliteStore({ filename: sqlitePath(url) });
+    const filename = sqlitePath(url);
+    const { openSqliteStore } = await import("./sqlite/sqlite-store.js");
+    return openSqliteStore({ filename });
   }
-  if (scheme === "postgres" || scheme === "postgresql") return openPostgresStore({ url });
-  if (scheme === "mysql" || scheme === "mariadb") return openMysqlStore({ url });
+  if (scheme === "postgres" || scheme === "postgresql") {
+    const { openPostgresStore } = await import("./postgres/postgres-store.js");
+    return openPostgresStore({ url });
+  }
+  if (scheme === "mysql" || scheme === "mariadb") {
+    const { openMysqlStore } = await import("./mysql/mysql-store.js");
+    return openMysqlStore({ url });
+  }
   throw new ClerkSyncError(
     "invalid_config",
     `DATABASE_URL has an unknown scheme "${scheme}:" (expected file:, sqlite:, postgres:, postgresql:, mysql: or mariadb:)`,

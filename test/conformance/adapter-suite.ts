@@ -10,7 +10,7 @@ import Database from "better-sqlite3";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_STATUS, type ErrorCode } from "../../src/core/errors.js";
-import { type ClerkSync, type ClerkSyncOptions, createClerkSync } from "../../src/create.js";
+import { type ClerkSync, type ClerkSyncOptions, createClerkSync } from "../../src/receiver/create-clerk-sync.js";
 import { generateSecret } from "../../src/server/env-files.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { freshExample } from "../../src/testing/fixtures.js";

@@ -10,7 +10,8 @@ export const serve: Command = {
   name: "serve",
   summary: "Run the webhook service (migrates the database first)",
   usage: `clerk-sync serve [--port 3000] [--host 0.0.0.0] [--database-url file:./clerk-sync.db]
-                 [--secret whsec_…] [--path /api/webhooks] [--no-migrate] [--log-level info]`,
+                 [--secret whsec_…] [--path /api/webhooks] [--no-migrate] [--log-level info]
+                 [--events user.*,organization.*]`,
   async run(ctx) {
     const { values } = parseArgs({
       args: ctx.args,
@@ -20,6 +21,7 @@ export const serve: Command = {
         path: { type: "string" },
         "log-level": { type: "string" },
         "no-migrate": { type: "boolean" },
+        events: { type: "string", multiple: true },
       },
     });
     if (values.help) {
@@ -32,6 +34,7 @@ export const serve: Command = {
     if (values.path !== undefined) flags.path = values.path;
     if (values["log-level"] !== undefined) flags.logLevel = values["log-level"];
     if (values["no-migrate"]) flags.migrate = false;
+    if (values.events !== undefined) flags.events = values.events;
     const config = resolveConfig(env, flags);
     const log = createJsonLogger(config.logLevel);
     if (config.secrets.length === 0) {
