@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { ClerkSyncError } from "../core/errors.js";
 import type { DeletedObjectJSON, OrganizationJSON, OrganizationMembershipJSON, UserJSON } from "../core/events.js";
+import { CONTROL_PREFIX, handleControl } from "./control.js";
 import { generateData } from "./generate.js";
 import { seededRandom } from "./random.js";
 import { CLERK_DEVELOPMENT_LIMIT, type RateLimit, WindowLimiter } from "./rate-limiter.js";
@@ -85,7 +86,7 @@ export interface ClerkApiStandIn {
   deleteMembership(id: string): OrganizationMembershipJSON;
   /** Every record in the API's JSON (loadable again through `data`). */
   snapshot(): Required<StandInData>;
-  /** The request counters since start (or the last `resetStats`). Also at `GET /__stand-in/stats`. */
+  /** The request counters since start (or the last `resetStats`); over HTTP at `GET /__stand-in/stats`. */
   stats(): StandInStats;
   resetStats(): void;
   /** Answers the next `count` API requests with `kind`: a status (default 503) or `reset` (connection dropped). */
@@ -145,13 +146,7 @@ export async function startClerkApiStandIn(options: ClerkApiStandInOptions = {})
     res.end(reply.body);
   };
 
-  const listener = (req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
-    const url = new URL(req.url ?? "/", "http://stand-in");
-    if (url.pathname === "/__stand-in/stats") {
-      write(res, { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(stats) });
-      return;
-    }
+  const api = (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const failure = failures.shift();
     if (failure !== undefined) {
       count("unknown", String(failure));
@@ -171,6 +166,41 @@ export async function startClerkApiStandIn(options: ClerkApiStandInOptions = {})
     );
     count(template, String(reply.status));
     write(res, reply);
+  };
+
+  const control = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (req.headers.authorization !== `Bearer ${secretKey}`) {
+      write(res, {
+        status: 401,
+        headers: { "content-type": "application/json" },
+        body: '{"error":{"code":"unauthorized"}}',
+      });
+      return;
+    }
+    const body = Buffer.concat(chunks).toString("utf8");
+    write(
+      res,
+      handleControl(state, () => stats, req.method ?? "GET", url.pathname, body),
+    );
+  };
+
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://stand-in");
+    if (url.pathname.startsWith(CONTROL_PREFIX)) {
+      control(req, res, url).catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        write(res, {
+          status: 500,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ error: { code: "internal", message } }),
+        });
+      });
+      return;
+    }
+    req.resume();
+    api(req, res, url);
   };
 
   const server = createServer(listener);

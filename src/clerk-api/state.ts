@@ -183,6 +183,10 @@ export class StandInState {
   // ─── Mutations ─────────────────────────────────────────────────────────────────────────────
 
   createUser(input: UserInput = {}): UserJSON {
+    const emailInput = input.email_addresses;
+    if (emailInput !== undefined && (!Array.isArray(emailInput) || emailInput.some((e) => typeof e !== "string"))) {
+      throw new ClerkSyncError("invalid_config", "email_addresses must be a list of addresses");
+    }
     const at = this.#creationTime();
     const id = input.id ?? `user_${seededKsuid(this.random, at)}`;
     if (this.#users.has(id)) throw new ClerkSyncError("invalid_config", `A user ${id} already exists`);
@@ -239,6 +243,9 @@ export class StandInState {
   }
 
   createOrganization(input: OrganizationInput): OrganizationJSON {
+    if (typeof input.name !== "string" || input.name.trim() === "") {
+      throw new ClerkSyncError("invalid_config", "An organization needs a name");
+    }
     const at = this.#creationTime();
     const id = input.id ?? `org_${seededKsuid(this.random, at)}`;
     const slug = input.slug ?? slugify(input.name);
