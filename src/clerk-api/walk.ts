@@ -104,7 +104,7 @@ export async function* walkByCreatedAt<T extends { id: string; created_at: numbe
   // one user) and a user who signed up in that same millisecond is not missed.
   let position = 0;
   for (;;) {
-    const after = createdAt === undefined ? undefined : createdAt - 1;
+    const after = createdAt === undefined || createdAt <= 0 ? undefined : createdAt - 1;
     const { page, fresh, next } = await readOn((offset) => read(after, offset), atLast, position);
     const previous = createdAt;
     for (const user of fresh) {
