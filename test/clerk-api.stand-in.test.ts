@@ -157,6 +157,7 @@ describe("the Backend API stand-in: users", () => {
     expect(missing.status).toBe(404);
     expect(errorCode(missing.body)).toBe("resource_not_found");
     expect((await get(s, "/v1/no_such_thing")).status).toBe(404);
+    expect((await get(s, "/v1/users/%E0%A4%A")).status).toBe(404); // a malformed escape is no route, not a crash
   });
 
   it("needs the Bearer secret key: 401 with Clerk's codes otherwise", async () => {

@@ -32,7 +32,13 @@ export function handleControl(
   pathname: string,
   body: string,
 ): Reply {
-  const [resource, id, extra] = pathname.slice(CONTROL_PREFIX.length).split("/").map(decodeURIComponent);
+  let parts: string[];
+  try {
+    parts = pathname.slice(CONTROL_PREFIX.length).split("/").map(decodeURIComponent);
+  } catch {
+    return failure(404, "not_found", "Malformed path");
+  }
+  const [resource, id, extra] = parts;
   if (method === "GET" && id === undefined && resource === "stats") return reply(200, stats());
   if (method === "GET" && id === undefined && resource === "snapshot") return reply(200, state.snapshot());
   const handlers: Record<string, Record<string, Handler>> = {

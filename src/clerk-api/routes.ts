@@ -118,7 +118,13 @@ function userFilter(params: URLSearchParams): UserFilter {
 export function matchRoute(pathname: string): { template: string; id?: string } | null {
   const parts = pathname.split("/").filter((p) => p !== "");
   if (parts[0] !== "v1") return null;
-  const [, resource, id, sub, ...rest] = parts.map(decodeURIComponent);
+  let decoded: string[];
+  try {
+    decoded = parts.map(decodeURIComponent);
+  } catch {
+    return null; // a malformed %-escape: no such route
+  }
+  const [, resource, id, sub, ...rest] = decoded;
   if (rest.length > 0) return null;
   if (resource === "users") {
     if (id === undefined) return { template: "/v1/users" };

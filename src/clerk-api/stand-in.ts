@@ -200,7 +200,14 @@ export async function startClerkApiStandIn(options: ClerkApiStandInOptions = {})
       return;
     }
     req.resume();
-    api(req, res, url);
+    try {
+      api(req, res, url);
+    } catch (error) {
+      // A bug in the stand-in answers 500 (which clients retry) instead of ending the process.
+      const message = error instanceof Error ? error.message : String(error);
+      count("unknown", "500");
+      write(res, errorReply(500, { message: "internal error", long_message: message, code: "internal_clerk_error" }));
+    }
   };
 
   const server = createServer(listener);
