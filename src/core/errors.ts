@@ -35,6 +35,10 @@ export const ERROR_STATUS = {
   shutting_down: 503,
   /** No route for this path. */
   not_found: 404,
+  /** Clerk's Backend API could not be reached, or kept failing (5xx, timeouts, 429s) through the retries. */
+  clerk_api_unavailable: 503,
+  /** Clerk's Backend API refused a request (a 4xx other than an expected 404) or answered something unreadable. */
+  clerk_api_error: 502,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
