@@ -8,7 +8,7 @@
 import { toStoreError } from "./errors.js";
 import type { Mutation } from "./mappers.js";
 import type { DeliveryOutcome, DeliveryStatus } from "./schema.js";
-import type { Awaitable, DeliveryPlan, Settled, SyncTransaction } from "./store-contract.js";
+import type { Awaitable, DeliveryPlan, EntityState, Settled, SyncTransaction } from "./store-contract.js";
 
 /** What the version guard decides for one mutation against the stored row's state. */
 export type MutationOutcome = "applied" | "stale";
@@ -35,7 +35,34 @@ export async function applyDelivery<Db>(
 
 /** The version guard and tombstone rules for one mutation. */
 export async function applyMutation<Db>(tx: SyncTransaction<Db>, m: Mutation, hard: boolean): Promise<MutationOutcome> {
+  return writeMutation(tx, m, hard, await tx.readState(m.table, m.id));
+}
+
+/** What a snapshot (an object as Clerk's Backend API answers it, not a webhook) did to its row. */
+export type SnapshotOutcome = "inserted" | "updated" | "unchanged" | "stale";
+
+/**
+ * Applies an object read from Clerk's Backend API (backfill, reconciliation, read-through of a
+ * missing row): the same version guard and tombstone rules as a webhook's mutation, with the
+ * object's `updated_at` as its version and no delivery id to claim. A row already at this
+ * version is left alone (`unchanged`); a newer row, or a tombstone newer than the snapshot,
+ * keeps what it has (`stale`), so a snapshot never undoes a webhook and a later, older webhook
+ * never undoes a snapshot.
+ */
+export async function applySnapshot<Db>(tx: SyncTransaction<Db>, m: Mutation, hard: boolean): Promise<SnapshotOutcome> {
   const state = await tx.readState(m.table, m.id);
+  if (state !== undefined && state.version === m.version && state.deletedAt === null) return "unchanged";
+  if ((await writeMutation(tx, m, hard, state)) === "stale") return "stale";
+  return state === undefined ? "inserted" : "updated";
+}
+
+/** {@link applyMutation} once the row's state is read. */
+async function writeMutation<Db>(
+  tx: SyncTransaction<Db>,
+  m: Mutation,
+  hard: boolean,
+  state: EntityState | undefined,
+): Promise<MutationOutcome> {
   if (m.op === "delete") {
     if (state?.deletedAt != null && state.deletedAt >= m.version) return "stale";
     await tx.markDeleted(m.table, m.id, m.version, hard);
