@@ -169,3 +169,26 @@ export function mapEvent(event: ClerkWebhookEvent, dataText?: string): Mutation[
       return [];
   }
 }
+
+/** The kinds of object the Backend API lists that clerk-sync mirrors from snapshots. */
+export type SnapshotKind = "user" | "organization" | "organization_membership";
+
+/**
+ * Maps an object as Clerk's Backend API answers it (the same JSON as a webhook's `data`) to the
+ * upsert a webhook of its current state would ask for, its version the object's `updated_at`:
+ * what backfill, reconciliation and read-through write through `applySnapshot`.
+ *
+ * @example
+ * const [m] = mapSnapshot("user", await client.getUser("user_2…"));
+ */
+export function mapSnapshot(kind: SnapshotKind, data: Record<string, unknown>, dataText?: string): Mutation[] {
+  const type = SNAPSHOT_EVENT[kind];
+  const timestamp = typeof data.updated_at === "number" ? data.updated_at : 0;
+  return mapEvent({ object: "event", type, data, timestamp } as ClerkWebhookEvent, dataText);
+}
+
+const SNAPSHOT_EVENT = {
+  user: "user.updated",
+  organization: "organization.updated",
+  organization_membership: "organizationMembership.updated",
+} as const satisfies Record<SnapshotKind, ClerkWebhookEvent["type"]>;
