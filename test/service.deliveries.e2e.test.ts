@@ -250,6 +250,18 @@ describe.concurrent("clerk-sync serve (real process, real HTTP, real SQLite file
       expect(missing.status).toBe(404);
       expect(missing.body.error.code).toBe("not_found");
     });
+
+    test("/healthz and /readyz answer HEAD, and 405 with Allow: GET, HEAD to any other method", async () => {
+      for (const path of ["/healthz", "/readyz"]) {
+        expect((await fetch(`${svc.url}${path}`, { method: "HEAD" })).status).toBe(200);
+        for (const method of ["POST", "PUT", "DELETE"]) {
+          const response = await fetch(`${svc.url}${path}`, { method, body: method === "DELETE" ? null : "{}" });
+          expect(response.status).toBe(405);
+          expect(response.headers.get("allow")).toBe("GET, HEAD");
+          expect(((await response.json()) as { error: { code: string } }).error.code).toBe("method_not_allowed");
+        }
+      }
+    });
   });
 
   test("hard delete mode: data columns null, tombstone kept, email rows removed, no resurrection", async () => {

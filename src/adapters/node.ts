@@ -65,17 +65,17 @@ function discardRest(req: IncomingMessage, seen: number, limit: number): void {
 }
 
 /**
- * Writes a reply as JSON.
+ * Writes a reply as JSON; a 405 names the methods `allow` lists (the webhook endpoint's: POST).
  *
  * @example
  * sendReply(res, { status: 200, body: { status: "ok" } });
  */
-export function sendReply(res: ServerResponse, reply: WebhookReply): void {
+export function sendReply(res: ServerResponse, reply: WebhookReply, allow = "POST"): void {
   const body = JSON.stringify(reply.body);
   res.writeHead(reply.status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(body),
-    ...(reply.status === 405 ? { allow: "POST" } : {}),
+    ...(reply.status === 405 ? { allow } : {}),
   });
   res.end(body);
 }

@@ -1,3 +1,4 @@
+import { ksuid } from "../testing/ksuid.js";
 /**
  * Deterministic randomness for the stand-in's generated data: the same seed gives the same
  * users, organizations and memberships, ids included.
@@ -34,9 +35,6 @@ export function pick<T>(random: Random, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)] as T;
 }
 
-const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const KSUID_EPOCH = 1_400_000_000;
-
 /**
  * A KSUID (27 base62 characters: a 4-byte timestamp in seconds, then 16 payload bytes) whose
  * payload comes from `random`, so that generated ids are reproducible. Clerk's ids are
@@ -46,14 +44,8 @@ const KSUID_EPOCH = 1_400_000_000;
  * `user_${seededKsuid(seededRandom(1), Date.UTC(2024, 0, 1))}`; // "user_2aG…"
  */
 export function seededKsuid(random: Random, atMs: number): string {
-  const bytes = Buffer.alloc(20);
-  bytes.writeUInt32BE(Math.max(0, Math.floor(atMs / 1000) - KSUID_EPOCH), 0);
-  for (let i = 4; i < 20; i++) bytes[i] = Math.floor(random() * 256);
-  let value = BigInt(`0x${bytes.toString("hex")}`);
-  let out = "";
-  while (value > 0n) {
-    out = ALPHABET[Number(value % 62n)] + out;
-    value /= 62n;
-  }
-  return out.padStart(27, "0");
+  return ksuid(
+    atMs,
+    Uint8Array.from({ length: 16 }, () => Math.floor(random() * 256)),
+  );
 }

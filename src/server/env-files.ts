@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
 
@@ -32,16 +32,22 @@ export function generateSecret(): string {
 
 /**
  * Creates a development signing secret and appends it to `.env.local`, so that the service
- * and `clerk-sync send` agree on it across restarts.
+ * and `clerk-sync send` agree on it across restarts. The file holds a secret from then on: an
+ * existing one that others may read is made readable by its owner only (0600); `tightened`
+ * says so, for the caller to tell the user.
  */
-export function saveDevelopmentSecret(dir: string): string {
+export function saveDevelopmentSecret(dir: string): { secret: string; tightened: boolean } {
   const secret = generateSecret();
   const path = join(dir, ".env.local");
-  const prefix = existsSync(path) && !readFileSync(path, "utf8").endsWith("\n") ? "\n" : "";
+  const exists = existsSync(path);
+  const prefix = exists && !readFileSync(path, "utf8").endsWith("\n") ? "\n" : "";
   appendFileSync(
     path,
     `${prefix}# Development signing secret created by clerk-sync. Use Clerk's real one (Dashboard > Webhooks) in production.\nCLERK_WEBHOOK_SIGNING_SECRET=${secret}\n`,
     { mode: 0o600 },
   );
-  return secret;
+  // appendFileSync's mode applies only to a file it creates.
+  const tightened = exists && (statSync(path).mode & 0o077) !== 0;
+  if (tightened) chmodSync(path, 0o600);
+  return { secret, tightened };
 }

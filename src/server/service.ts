@@ -68,7 +68,10 @@ export async function startService(
       return;
     }
     req.resume();
-    if (path === "/healthz") {
+    if ((path === "/healthz" || path === "/readyz") && req.method !== "GET" && req.method !== "HEAD") {
+      const refused = new ClerkSyncError("method_not_allowed", `${path} answers GET and HEAD`);
+      sendReply(res, errorReply(refused), "GET, HEAD");
+    } else if (path === "/healthz") {
       sendReply(res, { status: 200, body: { status: "ok" } });
     } else if (path === "/readyz") {
       store.ping().then(

@@ -11,11 +11,12 @@ const KSUID_EPOCH = 1_400_000_000;
  *
  * @example
  * ksuid(); // "2g7np7Hrk0SN6kj5EDMLDaKNL0S"
+ * ksuid(Date.UTC(2024, 0, 1), sixteenBytes); // the same bytes, the same id
  */
-export function ksuid(nowMs: number = Date.now()): string {
+export function ksuid(nowMs: number = Date.now(), random: Uint8Array = randomBytes(16)): string {
   const bytes = Buffer.alloc(20);
   bytes.writeUInt32BE(Math.max(0, Math.floor(nowMs / 1000) - KSUID_EPOCH), 0);
-  randomBytes(16).copy(bytes, 4);
+  bytes.set(random.subarray(0, 16), 4);
   let value = BigInt(`0x${bytes.toString("hex")}`);
   let out = "";
   while (value > 0n) {

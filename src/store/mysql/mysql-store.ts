@@ -2,7 +2,7 @@ import { CompiledQuery, type DatabaseConnection, Kysely, MysqlDialect, type Mysq
 import { ClerkSyncError } from "../../core/errors.js";
 import type { ClerkSyncDatabase } from "../schema/database.js";
 import { MAX_PREPARED_PER_CONNECTION, PreparedTexts, takePreparedStatementsParam } from "../sql/prepared-statements.js";
-import { createKyselyStore, DEFAULT_LOCK_TIMEOUT_MS } from "../sql/sql-store.js";
+import { checkOneSource, createKyselyStore, DEFAULT_LOCK_TIMEOUT_MS } from "../sql/sql-store.js";
 import type { ClerkSyncStore } from "../store.js";
 import { MYSQL } from "./mysql-dialect.js";
 import { PreparingMysqlDialect } from "./mysql-driver.js";
@@ -49,9 +49,7 @@ export interface MysqlStoreOptions {
  * const mine = await openMysqlStore({ pool: mysql2.createPool({ uri }) });
  */
 export async function openMysqlStore(options: MysqlStoreOptions): Promise<ClerkSyncStore> {
-  const given = [options.url, options.pool, options.kysely].filter((v) => v !== undefined).length;
-  if (given !== 1)
-    throw new ClerkSyncError("invalid_config", "openMysqlStore needs exactly one of url, pool or kysely");
+  checkOneSource("openMysqlStore", options);
   const common = {
     dialect: MYSQL,
     lockTimeoutMs: options.lockTimeoutMs,

@@ -2,7 +2,7 @@ import { Kysely, PostgresDialect, type PostgresPool } from "kysely";
 import { ClerkSyncError } from "../../core/errors.js";
 import type { ClerkSyncDatabase } from "../schema/database.js";
 import { PreparedTexts, takePreparedStatementsParam } from "../sql/prepared-statements.js";
-import { createKyselyStore } from "../sql/sql-store.js";
+import { checkOneSource, createKyselyStore } from "../sql/sql-store.js";
 import type { ClerkSyncStore } from "../store.js";
 import { POSTGRES } from "./postgres-dialect.js";
 import { PreparingPostgresDialect } from "./postgres-driver.js";
@@ -53,10 +53,7 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
  * const mine = await openPostgresStore({ pool: new pg.Pool({ connectionString }) });
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<ClerkSyncStore> {
-  const given = [options.url, options.pool, options.kysely].filter((v) => v !== undefined).length;
-  if (given !== 1) {
-    throw new ClerkSyncError("invalid_config", "openPostgresStore needs exactly one of url, pool or kysely");
-  }
+  checkOneSource("openPostgresStore", options);
   const common = {
     dialect: POSTGRES,
     lockTimeoutMs: options.lockTimeoutMs,

@@ -15,6 +15,12 @@ import { SetBasedStatements } from "./set-based-statements.js";
 type Db = Kysely<ClerkSyncDatabase>;
 type Trx = ControlledTransaction<ClerkSyncDatabase>;
 
+/** Where a network store's connections come from: exactly one of a URL, the caller's pool, the caller's Kysely. */
+export function checkOneSource(opener: string, options: { url?: unknown; pool?: unknown; kysely?: unknown }): void {
+  const given = [options.url, options.pool, options.kysely].filter((v) => v !== undefined).length;
+  if (given !== 1) throw new ClerkSyncError("invalid_config", `${opener} needs exactly one of url, pool or kysely`);
+}
+
 /** Longest wait for a row lock held by another transaction, unless configured. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 5000;
 
