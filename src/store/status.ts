@@ -77,3 +77,52 @@ export async function syncStatus(
     })),
   };
 }
+
+/** What `clerk-sync status --check` looks at. */
+export interface SyncHealthOptions {
+  /** Deliveries recorded `failed` whose last attempt is at or after this time (ms) make the check fail. */
+  failedSince: number;
+  /** When set: the check fails if no delivery was first received at or after this time (ms). */
+  receivedSince?: number | undefined;
+}
+
+/** The check's findings: `healthy` is false when any problem is listed. */
+export interface SyncHealth {
+  healthy: boolean;
+  problems: string[];
+  failed: number;
+  lastReceivedAt: number | null;
+}
+
+/**
+ * A health check for cron jobs and monitors: failed deliveries since a time, and (optionally)
+ * whether deliveries still arrive. Reads indexed columns only (`status`, `first_received_at`).
+ *
+ * @example
+ * const health = await syncHealth(store.db, { failedSince: Date.now() - 3_600_000 });
+ */
+export async function syncHealth(db: Kysely<ClerkSyncDatabase>, options: SyncHealthOptions): Promise<SyncHealth> {
+  const failedRow = await db
+    .selectFrom("clerk_webhook_events")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("status", "=", "failed")
+    .where("last_received_at", ">=", options.failedSince)
+    .executeTakeFirstOrThrow();
+  const lastRow = await db
+    .selectFrom("clerk_webhook_events")
+    .select((eb) => eb.fn.max("first_received_at").as("last"))
+    .executeTakeFirstOrThrow();
+  const failed = Number(failedRow.n);
+  const lastReceivedAt = lastRow.last == null ? null : Number(lastRow.last);
+  const problems: string[] = [];
+  if (failed > 0) {
+    problems.push(
+      `${failed} deliver${failed === 1 ? "y" : "ies"} failed since ${new Date(options.failedSince).toISOString()}`,
+    );
+  }
+  if (options.receivedSince !== undefined && (lastReceivedAt === null || lastReceivedAt < options.receivedSince)) {
+    const last = lastReceivedAt === null ? "none ever" : `the last at ${new Date(lastReceivedAt).toISOString()}`;
+    problems.push(`no delivery received since ${new Date(options.receivedSince).toISOString()} (${last})`);
+  }
+  return { healthy: problems.length === 0, problems, failed, lastReceivedAt };
+}

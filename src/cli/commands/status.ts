@@ -1,20 +1,42 @@
 import { parseArgs } from "node:util";
-import { syncStatus } from "../../store/status.js";
+import { ClerkSyncError } from "../../core/errors.js";
+import { syncHealth, syncStatus } from "../../store/status.js";
 import { COMMON_OPTIONS, type Command, commonFlags, withConfiguredStore } from "../context.js";
 
 export const status: Command = {
   name: "status",
-  summary: "Show row counts per table, deliveries per status and the last deliveries",
-  usage: "clerk-sync status [--database-url file:./clerk-sync.db] [--last 10] [--json]",
+  summary: "Show row counts per table, deliveries per status and the last deliveries; --check for monitors",
+  usage: `clerk-sync status [--database-url file:./clerk-sync.db] [--last 10] [--json]
+clerk-sync status --check [--failed-since 1h] [--max-age 30m] [--json]
+  --check         exit 0 when healthy, 2 when not (1: the check itself could not run)
+  --failed-since  unhealthy if any delivery failed since then: a duration back from now
+                  (30s, 15m, 2h, 1d) or an ISO time (default 1h)
+  --max-age       unhealthy if no delivery arrived within this duration (off unless given)`,
   async run(ctx) {
     const { values } = parseArgs({
       args: ctx.args,
-      options: { ...COMMON_OPTIONS, json: { type: "boolean" }, last: { type: "string" } },
+      options: {
+        ...COMMON_OPTIONS,
+        json: { type: "boolean" },
+        last: { type: "string" },
+        check: { type: "boolean" },
+        "failed-since": { type: "string" },
+        "max-age": { type: "string" },
+      },
     });
     if (values.help) {
       ctx.stdout(`${this.usage}\n`);
       return 0;
     }
+    // Flags are checked before the database is opened.
+    const now = Date.now();
+    const maxAge = values["max-age"];
+    const check = values.check
+      ? {
+          failedSince: pointInTime(values["failed-since"] ?? "1h", now, "--failed-since"),
+          receivedSince: maxAge === undefined ? undefined : now - duration(maxAge, "--max-age"),
+        }
+      : undefined;
     return withConfiguredStore(ctx, commonFlags(values), async (store) => {
       const pending = await store.pendingMigrations();
       if (pending.length > 0) {
@@ -22,6 +44,12 @@ export const status: Command = {
           `The database is not migrated (pending: ${pending.join(", ")}). Run clerk-sync migrate, or start the service.\n`,
         );
         return 1;
+      }
+      if (check) {
+        const health = await syncHealth(store.db, check);
+        if (values.json) ctx.stdout(`${JSON.stringify(health, null, 2)}\n`);
+        else ctx.stdout(health.healthy ? "healthy\n" : `unhealthy\n${health.problems.map((p) => `  ${p}\n`).join("")}`);
+        return health.healthy ? 0 : 2;
       }
       const report = await syncStatus(store.db, { last: values.last ? Number(values.last) : 10 });
       if (values.json) {
@@ -46,3 +74,26 @@ export const status: Command = {
     });
   },
 };
+
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration such as `30s`, `15m`, `2h` or `1d`, in ms. */
+function duration(text: string, flag: string): number {
+  const match = /^(\d+)(s|m|h|d)$/.exec(text.trim());
+  if (!match)
+    throw new ClerkSyncError("invalid_config", `${flag} takes a duration such as 30s, 15m, 2h or 1d, got "${text}"`);
+  return Number(match[1]) * (UNITS[match[2] as string] as number);
+}
+
+/** A duration back from `now`, or an ISO time, in epoch ms. */
+function pointInTime(text: string, now: number, flag: string): number {
+  if (/^\d+(s|m|h|d)$/.test(text.trim())) return now - duration(text, flag);
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) {
+    throw new ClerkSyncError(
+      "invalid_config",
+      `${flag} takes a duration (30s, 15m, 2h, 1d) or an ISO time, got "${text}"`,
+    );
+  }
+  return at;
+}
