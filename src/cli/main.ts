@@ -1,12 +1,13 @@
 import { isClerkSyncError } from "../core/errors.js";
 import { fakeClerk } from "./commands/fake-clerk.js";
 import { migrateCommand } from "./commands/migrate.js";
+import { reconcileCommand } from "./commands/reconcile.js";
 import { send } from "./commands/send.js";
 import { serve } from "./commands/serve.js";
 import { status } from "./commands/status.js";
 import type { Command, CommandContext } from "./context.js";
 
-export const COMMANDS: readonly Command[] = [serve, migrateCommand, send, status, fakeClerk];
+export const COMMANDS: readonly Command[] = [serve, migrateCommand, send, status, reconcileCommand, fakeClerk];
 
 function help(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
