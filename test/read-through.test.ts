@@ -242,6 +242,22 @@ for (const target of TARGETS) {
       expect(await countRows(store, "clerk_organizations")).toBe(1);
     });
 
+    it("a key Clerk refuses is invalid_config, a failing API clerk_api_unavailable; nothing is written", async () => {
+      const clerk = await standIn();
+      const user = clerk.createUser();
+      const wrongKey = createClerkApiClient({ apiUrl: clerk.url, secretKey: "sk_test_wrong", env: {} });
+      const refused = await failure(ensureUser({ store, client: wrongKey }, user.id));
+      expect(isClerkSyncError(refused, "invalid_config")).toBe(true);
+      expect((refused as Error).message).not.toContain("sk_test_wrong");
+      const flaky = createClerkApiClient({ apiUrl: clerk.url, secretKey: clerk.secretKey, env: {}, retries: 0 });
+      clerk.failNext(1, 503);
+      const down = await failure(ensureUser({ store, client: flaky }, user.id));
+      expect(isClerkSyncError(down, "clerk_api_unavailable")).toBe(true);
+      expect(await countRows(store, "clerk_users")).toBe(0);
+      // The next call is not stuck on the failed one: it fetches again.
+      expect(await ensureUser({ store, client: flaky }, user.id)).toMatchObject({ id: user.id });
+    });
+
     it("bad input is invalid_config and nothing is read or written", async () => {
       const clerk = await standIn();
       const source = { store, client: clientOf(clerk) };
