@@ -1,5 +1,12 @@
 export { createClerkSyncListener, readNodeBody, sendReply, toNodeListener } from "./adapters/node.js";
+export {
+  type ClerkApiClient,
+  type ClerkApiClientOptions,
+  ClerkApiResponseError,
+  createClerkApiClient,
+} from "./clerk-api/index.js";
 export * from "./core/index.js";
+export { ensureOrganization, ensureUser, type ReadThroughSource } from "./read-through/ensure.js";
 export {
   type ClerkSync,
   type ClerkSyncOptions,

@@ -23,6 +23,9 @@ const ENV = {
   CLERK_SYNC_DELETE_MODE: "hard",
   CLERK_SYNC_EVENTS: "user.*, organization.created",
   CLERK_SYNC_MIGRATE: "false",
+  CLERK_SYNC_FETCH_MISSING_PARENTS: "true",
+  CLERK_SECRET_KEY: "sk_test_abc123",
+  CLERK_API_URL: "http://127.0.0.1:3100",
   LOG_LEVEL: "warn",
 };
 
@@ -44,6 +47,7 @@ describe("resolveReceiverSettings", () => {
       toleranceSeconds: 300,
       deleteMode: "soft",
       migrate: true,
+      fetchMissingParents: false,
     });
   });
 
@@ -56,6 +60,8 @@ describe("resolveReceiverSettings", () => {
       deleteMode: "hard",
       events: ["user.*", "organization.created"],
       migrate: false,
+      fetchMissingParents: true,
+      clerkApi: { env: { CLERK_SECRET_KEY: "sk_test_abc123", CLERK_API_URL: "http://127.0.0.1:3100" } },
     };
     expect(resolveReceiverSettings({}, ENV)).toEqual(expected);
     expect(resolveReceiverSettings({}, ENV, { logging: true })).toEqual({ ...expected, logLevel: "warn" });
@@ -71,8 +77,14 @@ describe("resolveReceiverSettings", () => {
       events: ["*"],
       migrate: true,
       logLevel: "error",
+      fetchMissingParents: false,
     } as const;
-    expect(resolveReceiverSettings(options, ENV, { logging: true })).toEqual({ ...options, secrets: [SECRET] });
+    // CLERK_SECRET_KEY / CLERK_API_URL have no option here: createClerkSync's clerkApi wins over them.
+    expect(resolveReceiverSettings(options, ENV, { logging: true })).toEqual({
+      ...options,
+      secrets: [SECRET],
+      clerkApi: { env: { CLERK_SECRET_KEY: "sk_test_abc123", CLERK_API_URL: "http://127.0.0.1:3100" } },
+    });
   });
 
   it("SIGNING_SECRET when CLERK_WEBHOOK_SIGNING_SECRET is unset; an empty CLERK_SYNC_EVENTS is unset", () => {
@@ -98,6 +110,7 @@ describe("resolveReceiverSettings", () => {
       { CLERK_SYNC_MAX_BODY_BYTES: "1e6" },
       { CLERK_SYNC_TOLERANCE_SECONDS: "abc" },
       { CLERK_SYNC_MIGRATE: "1" },
+      { CLERK_SYNC_FETCH_MISSING_PARENTS: "yes" },
     ]) {
       expect([env, codeOf(() => resolveReceiverSettings({}, env))]).toEqual([env, "invalid_config"]);
     }
@@ -108,6 +121,7 @@ describe("resolveReceiverSettings", () => {
       { toleranceSeconds: -1 },
       { deleteMode: "never" as "soft" },
       { logLevel: "loud" as "info" },
+      { fetchMissingParents: "true" as unknown as boolean },
     ]) {
       expect([options, codeOf(() => resolveReceiverSettings(options, {}))]).toEqual([options, "invalid_config"]);
     }

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
-import { SyncEngine, type SyncEngineOptions } from "../core/engine.js";
-import { ClerkSyncError } from "../core/errors.js";
+import { type ClerkApiClient, type ClerkApiClientOptions, createClerkApiClient } from "../clerk-api/client.js";
+import { type Delivery, type DeliveryResult, SyncEngine, type SyncEngineOptions } from "../core/engine.js";
+import { ClerkSyncError, isClerkSyncError } from "../core/errors.js";
 import type { ClerkEventType } from "../core/events.js";
 import {
   createWebhookHandler,
@@ -13,6 +14,8 @@ import {
 import type { AnyHook, Hook } from "../core/hooks.js";
 import { filterLogger, type Logger, silentLogger } from "../core/logger.js";
 import { createVerifier, type Verifier } from "../core/verify.js";
+import { ensureOrganization, ensureUser, type ReadThroughSource } from "../read-through/ensure.js";
+import type { ClerkOrganization, ClerkUser } from "../store/queries.js";
 import type { ClerkSyncDatabase } from "../store/schema/database.js";
 import type { ClerkSyncStore } from "../store/store.js";
 import { lazyStore } from "./lazy-store.js";
@@ -38,6 +41,12 @@ export interface ClerkSyncOptions extends SyncEngineOptions, ReceiverSettingOpti
   logger?: Logger;
   /** Environment to read defaults from. Default `process.env`. */
   env?: Env;
+  /**
+   * Clerk's Backend API, for `ensureUser`, `ensureOrganization` and `fetchMissingParents`: a
+   * client (`createClerkApiClient(…)`) or its options. Default: a client made on first use from
+   * `CLERK_SECRET_KEY` and `CLERK_API_URL`; a missing key is `invalid_config` then, not before.
+   */
+  clerkApi?: ClerkApiClient | ClerkApiClientOptions;
 }
 
 /** A ready-to-mount webhook receiver: adapters translate their framework's request to it. */
@@ -59,7 +68,19 @@ export interface ClerkSync {
   ready(): Promise<void>;
   /** The store, opened (and migrated) on first use. */
   store(): Promise<ClerkSyncStore>;
-  /** Waits for deliveries in flight, then closes the store. */
+  /**
+   * The user's mirrored row; when it is missing (the sign-up race: the app is faster than
+   * `user.created`), fetched from Clerk's Backend API, written through the sync rules and
+   * returned. null when the user is deleted (a tombstone stays deleted) or Clerk has no such
+   * user. Safe to race the webhook and itself (see docs/sign-up-race.md).
+   */
+  ensureUser(userId: string): Promise<ClerkUser | null>;
+  /** The same for an organization, by id or slug. */
+  ensureOrganization(idOrSlug: string): Promise<ClerkOrganization | null>;
+  /**
+   * Waits for deliveries in flight and for the parents they fetch (`fetchMissingParents`),
+   * then closes the store.
+   */
   close(): Promise<void>;
 }
 
@@ -85,6 +106,9 @@ interface Built {
 export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
   let built: Built | undefined;
   let verify: Verifier | undefined;
+  let client: ClerkApiClient | undefined;
+  /** Parents being fetched after their child's delivery committed (`fetchMissingParents`). */
+  const background = new Set<Promise<void>>();
   /** Hooks registered before the engine exists, in order. */
   const pending: ((engine: SyncEngine<Kysely<ClerkSyncDatabase>>) => void)[] = [];
 
@@ -106,9 +130,18 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
       events: settings.events,
     });
     for (const register of pending.splice(0)) register(engine);
+    const processor = settings.fetchMissingParents
+      ? {
+          async process(delivery: Delivery): Promise<DeliveryResult> {
+            const result = await engine.process(delivery);
+            fetchParentsOf(delivery, result, log);
+            return result;
+          },
+        }
+      : engine;
     const handler = createWebhookHandler({
       verify: (payload, headers) => verifier()(payload, headers),
-      engine,
+      engine: processor,
       maxBodyBytes: settings.maxBodyBytes,
       logger: log,
     });
@@ -128,6 +161,58 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
       verify = createVerifier({ secrets, toleranceSeconds });
     }
     return verify;
+  };
+
+  /** The Backend API client: the one given, else made once from the options or the variables. */
+  const apiClient = (): ClerkApiClient => {
+    if (client) return client;
+    const given = options.clerkApi;
+    if (given && typeof (given as ClerkApiClient).getUser === "function") {
+      client = given as ClerkApiClient;
+    } else {
+      // Not cached when it throws (invalid_config): every call names the missing variable.
+      client = createClerkApiClient({
+        env: build().settings.clerkApi?.env ?? {},
+        ...(given as ClerkApiClientOptions | undefined),
+      });
+    }
+    return client;
+  };
+
+  const readThrough = async (): Promise<ReadThroughSource> => {
+    const { deleteMode } = build().settings;
+    const api = apiClient();
+    return { store: await store.open(), client: api, deleteMode };
+  };
+
+  /**
+   * After a membership's delivery committed: fetches its user and organization when they have no
+   * row. Runs apart from the delivery (no row lock held, no effect on its reply); failures are
+   * logged. `close()` waits for it.
+   */
+  const fetchParentsOf = (delivery: Delivery, result: DeliveryResult, log: Logger): void => {
+    const { event } = delivery.parsed;
+    if (!event.type.startsWith("organizationMembership.") || event.type === "organizationMembership.deleted") return;
+    if (result.outcome !== "applied") return;
+    const data = event.data as { public_user_data?: { user_id?: unknown }; organization?: { id?: unknown } };
+    const userId = data.public_user_data?.user_id;
+    const organizationId = data.organization?.id;
+    const work = (async () => {
+      const source = await readThrough();
+      await Promise.all([
+        typeof userId === "string" ? ensureUser(source, userId) : null,
+        typeof organizationId === "string" ? ensureOrganization(source, organizationId) : null,
+      ]);
+    })().catch((error: unknown) => {
+      log.warn("fetching a membership's missing parent from the Backend API failed", {
+        svixId: delivery.svixId,
+        type: event.type,
+        code: isClerkSyncError(error) ? error.code : "unexpected",
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
+    background.add(work);
+    void work.finally(() => background.delete(work));
   };
 
   const store = new ReceiverStore({
@@ -173,11 +258,16 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
     onAny: (hook) => register((engine) => engine.onAny(hook)),
     async ready() {
       verifier();
+      // A receiver that will need the Backend API fails now, naming the missing variable.
+      if (build().settings.fetchMissingParents) apiClient();
       await store.open();
     },
     store: () => store.open(),
+    ensureUser: async (userId) => ensureUser(await readThrough(), userId),
+    ensureOrganization: async (idOrSlug) => ensureOrganization(await readThrough(), idOrSlug),
     async close() {
       await built?.engine.drained();
+      while (background.size > 0) await Promise.all(background);
       await store.close();
     },
   };

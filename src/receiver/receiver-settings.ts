@@ -37,6 +37,13 @@ export interface ReceiverSettingOptions {
    * that have a logger), else every message reaches the logger.
    */
   logLevel?: LogLevel;
+  /**
+   * When a child arrives before its parent (an `organizationMembership.*` delivery whose user or
+   * organization has no row), fetch the missing parent from Clerk's Backend API after the
+   * delivery commits (never inside its transaction; a failure is logged, the delivery still 2xx).
+   * Needs `CLERK_SECRET_KEY`. Default: `CLERK_SYNC_FETCH_MISSING_PARENTS`, else false.
+   */
+  fetchMissingParents?: boolean;
 }
 
 /** A receiver's settings, each resolved from its option, the environment or the default. */
@@ -52,6 +59,14 @@ export interface ReceiverSettings {
   migrate: boolean;
   /** Undefined: the logger gets every message. */
   logLevel?: LogLevel;
+  fetchMissingParents: boolean;
+  /**
+   * `CLERK_SECRET_KEY` and `CLERK_API_URL` as read from the environment, in the shape of the
+   * Backend API client's options (so the service hands them to `createClerkSync`'s `clerkApi`
+   * as they are); checked only when the API is first needed (`ensureUser`,
+   * `fetchMissingParents`), with errors naming the variables. Absent when neither is set.
+   */
+  clerkApi?: { env: { CLERK_SECRET_KEY?: string; CLERK_API_URL?: string } };
 }
 
 /** How {@link resolveReceiverSettings} reads its inputs. */
@@ -74,6 +89,11 @@ export const RECEIVER_ENVIRONMENT = {
     "Event types to mirror, comma or space separated: exact types (user.created), kind.* patterns (user.*) or * (default: all); others are recorded as ignored",
   CLERK_SYNC_MIGRATE:
     "Migrate the database (the service on start, an in-app receiver before its first delivery): true (default) or false",
+  CLERK_SYNC_FETCH_MISSING_PARENTS:
+    "true: fetch a membership's missing user or organization from the Backend API after the delivery commits; false (default)",
+  CLERK_SECRET_KEY:
+    "The instance's secret key (sk_test_… / sk_live_…), for ensureUser and CLERK_SYNC_FETCH_MISSING_PARENTS only",
+  CLERK_API_URL: "The Backend API's origin (default https://api.clerk.com), e.g. a local stand-in",
   LOG_LEVEL: "debug, info (the service's default), warn or error; trace and fatal are read as debug and error",
 } as const;
 
@@ -193,6 +213,26 @@ export function resolveReceiverSettings(
     migrate = text === "true";
   }
 
+  let fetchMissingParents = options.fetchMissingParents;
+  if (fetchMissingParents === undefined) {
+    const text = env.CLERK_SYNC_FETCH_MISSING_PARENTS ?? "false";
+    if (text !== "true" && text !== "false") {
+      throw new ClerkSyncError(
+        "invalid_config",
+        `CLERK_SYNC_FETCH_MISSING_PARENTS must be true or false, got "${text}"`,
+      );
+    }
+    fetchMissingParents = text === "true";
+  } else if (typeof fetchMissingParents !== "boolean") {
+    throw new ClerkSyncError("invalid_config", `${label("fetchMissingParents")} must be true or false`);
+  }
+
+  // Passed on as read; the Backend API client checks them (and never echoes the key) when first used.
+  const clerkApiEnv = {
+    ...(env.CLERK_SECRET_KEY !== undefined ? { CLERK_SECRET_KEY: env.CLERK_SECRET_KEY } : {}),
+    ...(env.CLERK_API_URL !== undefined ? { CLERK_API_URL: env.CLERK_API_URL } : {}),
+  };
+
   let logLevel: LogLevel | undefined;
   if (options.logLevel !== undefined) logLevel = logLevelOf(label("logLevel"), options.logLevel);
   else if (context.logging && env.LOG_LEVEL !== undefined) logLevel = logLevelOf("LOG_LEVEL", env.LOG_LEVEL);
@@ -215,5 +255,7 @@ export function resolveReceiverSettings(
     ...(events !== undefined ? { events } : {}),
     migrate,
     ...(logLevel !== undefined ? { logLevel } : {}),
+    fetchMissingParents,
+    ...(Object.keys(clerkApiEnv).length > 0 ? { clerkApi: { env: clerkApiEnv } } : {}),
   };
 }
