@@ -280,15 +280,18 @@ export async function migrate(
 }
 
 /**
- * Whether a migration failed only because another schema was dropped while Kysely's migrator
- * looked for its table: on PostgreSQL its catalogue query calls `has_schema_privilege` on every
- * schema, which fails ("schema … does not exist", 3F000) when one is dropped at the same moment.
- * Nothing was applied then; the migration is run again.
+ * Whether a migration may have failed only because another schema was dropped while Kysely's
+ * migrator looked for its table: on PostgreSQL its catalogue query calls `has_schema_privilege`
+ * and `pg_get_serial_sequence` on every table of every schema, which fail when one is dropped at
+ * the same moment (3F000 schema, 42P01 relation, 42703 column "does not exist", naming the other
+ * schema's objects). Nothing was applied then, and a run again succeeds; a problem of our own
+ * schema fails every run, so after a few it is thrown.
  */
 function otherSchemaDropped(error: unknown, ours: string | undefined): boolean {
   const { code, message } = error as { code?: unknown; message?: unknown };
-  if (code !== "3F000" || typeof message !== "string") return false;
-  return ours === undefined || !message.includes(`"${ours}"`);
+  if (typeof message !== "string") return false;
+  if (code === "3F000") return ours === undefined || !message.includes(`"${ours}"`);
+  return code === "42P01" || code === "42703";
 }
 
 function migrator(db: Kysely<unknown>, dialect: DialectSpec, options: MigrateOptions): Migrator {
@@ -315,8 +318,14 @@ export async function pendingMigrations(
   dialect: DialectSpec,
   options: Pick<MigrateOptions, "schema"> = {},
 ): Promise<string[]> {
-  const info = await migrator(db, dialect, options).getMigrations();
-  return info.filter((m) => m.executedAt === undefined).map((m) => m.name);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const info = await migrator(db, dialect, options).getMigrations();
+      return info.filter((m) => m.executedAt === undefined).map((m) => m.name);
+    } catch (error) {
+      if (attempt >= 5 || !otherSchemaDropped(error, options.schema)) throw error;
+    }
+  }
 }
 
 /** Names of every migration this version of clerk-sync knows. */
