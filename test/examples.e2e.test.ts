@@ -179,6 +179,17 @@ describeExample(nextSpec, (app) => {
     expect(reply.headers.get("x-clerk-auth-status")).toBe("signed-out");
   });
 
+  it("keeps the welcome page (ensureUser after sign-up) for signed-in users: signed out, it is not served", async () => {
+    const page = await app().request(`${app().url}/welcome`, {
+      headers: { accept: "text/html", "sec-fetch-dest": "document", "sec-fetch-mode": "navigate" },
+    });
+    // clerkMiddleware's auth.protect() sends a signed-out visitor to sign in, before the page runs.
+    expect(page.status).toBeGreaterThanOrEqual(300);
+    expect(page.status).toBeLessThan(500);
+    expect(page.text).not.toContain("Welcome,");
+    expect(page.headers.get("x-clerk-auth-status")).toBe("signed-out");
+  });
+
   const playwrightEntry = join(nextSpec.dir, "node_modules", "playwright-core", "index.mjs");
   const browserMissing = !existsSync(playwrightEntry)
     ? "playwright-core is not installed in examples/nextjs"
