@@ -1,4 +1,19 @@
 export { createClerkSyncListener, readNodeBody, sendReply, toNodeListener } from "./adapters/node.js";
+export {
+  BACKFILL_KINDS,
+  type BackfillCounts,
+  type BackfillKind,
+  type BackfillOptions,
+  type BackfillProgress,
+  type BackfillResult,
+  backfill,
+} from "./backfill/backfill.js";
+export {
+  type ClerkApiClient,
+  type ClerkApiClientOptions,
+  type ClerkApiClientStats,
+  createClerkApiClient,
+} from "./clerk-api/client.js";
 export * from "./core/index.js";
 export {
   type ClerkSync,

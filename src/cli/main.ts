@@ -1,4 +1,5 @@
 import { isClerkSyncError } from "../core/errors.js";
+import { backfillCommand } from "./commands/backfill.js";
 import { fakeClerk } from "./commands/fake-clerk.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { send } from "./commands/send.js";
@@ -6,7 +7,7 @@ import { serve } from "./commands/serve.js";
 import { status } from "./commands/status.js";
 import type { Command, CommandContext } from "./context.js";
 
-export const COMMANDS: readonly Command[] = [serve, migrateCommand, send, status, fakeClerk];
+export const COMMANDS: readonly Command[] = [serve, migrateCommand, send, status, fakeClerk, backfillCommand];
 
 function help(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
@@ -52,6 +53,7 @@ export async function runMain(argv = process.argv.slice(2)): Promise<never> {
     env: process.env,
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
+    stderrIsTTY: process.stderr.isTTY === true,
   });
   process.exit(code);
 }
