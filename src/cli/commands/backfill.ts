@@ -126,6 +126,7 @@ async function runBackfill(
 ): Promise<number> {
   const kinds = kindsOf(positionals);
   const pageSize = whole("page-size", values["page-size"], 500);
+  if (pageSize < 1 || pageSize > 500) throw new ClerkSyncError("invalid_config", "--page-size must be from 1 to 500");
   const requests = whole("rate-limit", values["rate-limit"], 100);
   const windowMs = whole("rate-window-ms", values["rate-window-ms"], 10_000);
   if (windowMs === 0) throw new ClerkSyncError("invalid_config", "--rate-window-ms must be at least 1");
