@@ -119,7 +119,7 @@ function backfillSuite(target: StoreTarget): void {
         expect(second.counts[kind]).toEqual({ inserted: 0, updated: 0, unchanged: objects[kind].length, stale: 0 });
       }
       expect(await normalizedSnapshot(mirror)).toEqual(await normalizedSnapshot(reference));
-    });
+    }, 180_000);
 
     it("never overwrites a newer webhook row, keeps a newer tombstone, and takes a newer snapshot", async () => {
       const clerk = await standIn({ users: 30, seed: 3, rateLimit: false });
@@ -196,7 +196,7 @@ function backfillSuite(target: StoreTarget): void {
       });
       try {
         let committed = 0;
-        for (let i = 0; i < 600 && committed < 300; i++) {
+        for (let i = 0; i < 2400 && committed < 300; i++) {
           await new Promise((r) => setTimeout(r, 50));
           const run = await runRow(mirror).catch(() => undefined);
           committed = run?.counts?.users?.inserted ?? 0;
@@ -230,7 +230,7 @@ function backfillSuite(target: StoreTarget): void {
       const reference = await fresh();
       await feedWebhooks(reference, objects);
       expect(await normalizedSnapshot(mirror)).toEqual(await normalizedSnapshot(reference));
-    });
+    }, 180_000);
   });
 }
 

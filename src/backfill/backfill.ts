@@ -170,7 +170,7 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
       });
 
       let pages = 0;
-      for await (const page of walk(client, kind, pageSize, cursor)) {
+      for await (const page of readAhead(walk(client, kind, pageSize, cursor))) {
         // A page read after the stop was asked for is not written: the run resumes before it.
         if (options.signal?.aborted) return result("aborted");
         const counts = await store.transaction(async (tx) => {
@@ -260,6 +260,28 @@ function walk(
       return client.walkOrganizations({ pageSize, ...(cursor ? { cursor: cursor as OffsetCursor } : {}) });
     case "memberships":
       return client.walkMemberships({ pageSize, ...(cursor ? { cursor: cursor as OffsetCursor } : {}) });
+  }
+}
+
+/**
+ * The walk's pages, the next one requested while the caller writes the current one, so that the
+ * API's answer and the database's commit overlap. Only the order of writes matters for resuming:
+ * a page read ahead and not written (kill, abort, failure) is simply read again from the checkpoint.
+ */
+async function* readAhead<T>(pages: AsyncGenerator<T>): AsyncGenerator<T> {
+  let next = pages.next();
+  try {
+    for (;;) {
+      const step = await next;
+      if (step.done) return;
+      next = pages.next();
+      // Awaited on the next turn; until then a failure must not count as unhandled.
+      next.catch(() => undefined);
+      yield step.value;
+    }
+  } finally {
+    await next.catch(() => undefined);
+    await pages.return(undefined);
   }
 }
 
