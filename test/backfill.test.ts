@@ -10,6 +10,7 @@ import { type ClerkApiStandIn, startClerkApiStandIn } from "../src/clerk-api/sta
 import { SyncEngine } from "../src/core/engine.js";
 import { parseEvent } from "../src/core/validate.js";
 import { openStore } from "../src/store/open.js";
+import { syncStatus } from "../src/store/status.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { describeTarget, mysqlTarget, postgresTarget, type StoreTarget } from "./helpers/databases.js";
 import { normalizedSnapshot } from "./helpers/tables.js";
@@ -119,6 +120,14 @@ function backfillSuite(target: StoreTarget): void {
         expect(second.counts[kind]).toEqual({ inserted: 0, updated: 0, unchanged: objects[kind].length, stale: 0 });
       }
       expect(await normalizedSnapshot(mirror)).toEqual(await normalizedSnapshot(reference));
+
+      // Both runs show in status, newest first, with their counts.
+      const report = await syncStatus(mirror.db);
+      expect(report.runs.map((r) => [r.id, r.kind, r.status])).toEqual([
+        [second.runId, "backfill", "done"],
+        [first.runId, "backfill", "done"],
+      ]);
+      expect(report.runs[1]?.counts.users).toMatchObject({ inserted: 2600, unchanged: 0 });
     }, 180_000);
 
     it("never overwrites a newer webhook row, keeps a newer tombstone, and takes a newer snapshot", async () => {
