@@ -5,6 +5,7 @@
  *   (a) the read-only floor: every page of users walked with the client, nothing written;
  *   (b) `backfill` of the users into SQLite (a fresh file);
  *   (c) the same into PostgreSQL (a fresh schema, dropped afterwards);
+ *   (b') the SQLite write path alone: the pages read into memory first, then written (no HTTP);
  *   (d) paced: a stand-in limited to R requests per W ms and a client told the same limit; the
  *       run's time against the time the limit itself imposes (`(ceil(requests / R) - 1) * W`),
  *       and the stand-in's count of 429s (must be 0).
@@ -21,7 +22,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { backfill } from "../src/backfill/backfill.js";
-import { createClerkApiClient } from "../src/clerk-api/client.js";
+import { type ClerkApiClient, createClerkApiClient } from "../src/clerk-api/client.js";
+import type { UsersCursor, WalkPage } from "../src/clerk-api/walk.js";
+import type { UserJSON } from "../src/core/events.js";
 import { openStore } from "../src/store/open.js";
 import { assertBuilt, cleanUpOnExit, ROOT, runMain, spawnNode, stopChild } from "./processes.js";
 import { fmt, median, printSummary } from "./report.js";
@@ -96,6 +99,33 @@ async function floor(url: string): Promise<number> {
   return (n * 1000) / (performance.now() - started);
 }
 
+/**
+ * The write path alone: every page read first into memory, then handed to `backfill` by a client
+ * that answers from memory (no HTTP, no JSON parse), into a fresh SQLite file.
+ */
+async function writeOnly(databaseUrl: string, apiUrl: string): Promise<number> {
+  const reader = createClerkApiClient({ apiUrl, secretKey: KEY, rateLimit: false });
+  const pages: WalkPage<UserJSON, UsersCursor>[] = [];
+  for await (const page of reader.walkUsers({ pageSize: PAGE })) pages.push(page);
+  const memory = {
+    apiUrl: "memory:",
+    countUsers: async () => USERS,
+    async *walkUsers() {
+      yield* pages;
+    },
+    stats: () => ({ requests: 0, rateLimited: 0, retried: 0 }),
+  } as unknown as ClerkApiClient;
+  const store = await openStore(databaseUrl);
+  try {
+    await store.migrate();
+    const started = performance.now();
+    await backfill({ store, client: memory, kinds: ["users"], pageSize: PAGE });
+    return (USERS * 1000) / (performance.now() - started);
+  } finally {
+    await store.close();
+  }
+}
+
 async function into(databaseUrl: string, apiUrl: string): Promise<number> {
   const store = await openStore(databaseUrl);
   try {
@@ -118,12 +148,18 @@ async function main(): Promise<void> {
   const schemas: string[] = [];
   cleanUpOnExit({ folder: () => dir });
   const standIn = await startStandIn(USERS, null);
-  const runs: Record<"floor" | "sqlite" | "postgres", number[]> = { floor: [], sqlite: [], postgres: [] };
+  const runs: Record<"floor" | "sqlite" | "postgres" | "write", number[]> = {
+    floor: [],
+    sqlite: [],
+    postgres: [],
+    write: [],
+  };
   try {
     await floor(standIn.url); // warm-up: the stand-in's and the client's first JSON
     for (let rep = 0; rep < REPS; rep++) {
       runs.floor.push(await floor(standIn.url));
       runs.sqlite.push(await into(`file:${join(dir, `rep${rep}.db`)}`, standIn.url));
+      runs.write.push(await writeOnly(`file:${join(dir, `write${rep}.db`)}`, standIn.url));
       const schema = `clerk_sync_bench_${randomBytes(4).toString("hex")}`;
       schemas.push(schema);
       const url = new URL(args["postgres-url"]);
@@ -143,6 +179,7 @@ async function main(): Promise<void> {
     `Backfill of ${fmt(USERS)} users in pages of ${PAGE}, no rate limit (median of ${REPS}; ratio against the read-only floor)`,
     `  read-only floor (walk, nothing written)  ${fmt(base).padStart(8)} users/s`,
     `  backfill into SQLite                      ${fmt(median(runs.sqlite)).padStart(8)} users/s  ${fmt(median(runs.sqlite) / base, 2)}x`,
+    `  SQLite write path alone (pages in memory) ${fmt(median(runs.write)).padStart(8)} users/s  ${fmt(median(runs.write) / base, 2)}x`,
     `  backfill into PostgreSQL                  ${fmt(median(runs.postgres)).padStart(8)} users/s  ${fmt(median(runs.postgres) / base, 2)}x`,
   ];
 
