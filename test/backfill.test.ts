@@ -331,6 +331,54 @@ describe("backfill under the API's rate limit", () => {
   });
 });
 
+describe("clerk-sync backfill: Ctrl-C", () => {
+  it("exits 130 after the page being written commits, and the rerun resumes", async () => {
+    const clerk = await startClerkApiStandIn({ users: 1500, seed: 13, rateLimit: false });
+    const cwd = tempDir();
+    const url = `file:${join(cwd, "mirror.db")}`;
+    const env = { ...process.env, CLERK_API_URL: clerk.url, CLERK_SECRET_KEY: clerk.secretKey };
+    const args = ["backfill", "users", "--database-url", url, "--page-size", "100"];
+    const store = await openStore(url);
+    try {
+      const child = spawn(process.execPath, [CLI, ...args, "--rate-limit", "2", "--rate-window-ms", "500"], {
+        cwd,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      child.stdout.on("data", (d) => {
+        stdout += d;
+      });
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      let committed = 0;
+      for (let i = 0; i < 2400 && committed < 200; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const run = await runRow(store).catch(() => undefined);
+        committed = run?.counts?.users?.inserted ?? 0;
+      }
+      child.kill("SIGINT");
+      expect(await exited).toBe(130);
+      expect(stdout).toContain("stopped");
+      const stopped = await runRow(store);
+      expect(stopped?.status).toBe("running");
+      const rows = await store.db
+        .selectFrom("clerk_users")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow();
+      expect(Number(rows.n)).toBe(stopped?.counts.users.inserted);
+      expect(Number(rows.n)).toBeLessThan(1500);
+
+      const rerun = await runCli([...args, "--rate-limit", "0", "--json"], { cwd, env });
+      expect(rerun.code).toBe(0);
+      expect(JSON.parse(rerun.stdout)).toMatchObject({ resumed: true, runId: stopped?.id, status: "done" });
+      expect(JSON.parse(rerun.stdout).counts.users.inserted).toBe(1500);
+    } finally {
+      await store.close();
+      await clerk.close();
+    }
+  }, 180_000);
+});
+
 describe("clerk-sync backfill: bad input", () => {
   it("answers a coded error and writes nothing", async () => {
     const { runCommand } = await import("../src/cli/main.js");
