@@ -1,7 +1,17 @@
 export { createClerkSyncListener, readNodeBody, sendReply, toNodeListener } from "./adapters/node.js";
 export {
+  BACKFILL_KINDS,
+  type BackfillCounts,
+  type BackfillKind,
+  type BackfillOptions,
+  type BackfillProgress,
+  type BackfillResult,
+  backfill,
+} from "./backfill/backfill.js";
+export {
   type ClerkApiClient,
   type ClerkApiClientOptions,
+  type ClerkApiClientStats,
   ClerkApiResponseError,
   createClerkApiClient,
 } from "./clerk-api/index.js";

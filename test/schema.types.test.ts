@@ -20,6 +20,8 @@ interface ClerkSyncDatabase {
   clerk_waitlist_entries: ClerkWaitlistEntriesTable;
   clerk_objects: ClerkObjectsTable;
   clerk_webhook_events: ClerkWebhookEventsTable;
+  // Added by migration 0003 (not hand-written before the contract; spelled out here the same way).
+  clerk_sync_runs: ClerkSyncRunsTable;
 }
 
 /** Columns every mirrored entity table has. */
@@ -162,6 +164,21 @@ interface ClerkWebhookEventsTable {
   payload: string;
 }
 
+interface ClerkSyncRunsTable {
+  id: string;
+  kind: string;
+  objects: string;
+  status: string;
+  current: string | null;
+  cursor: Json;
+  counts: Json;
+  started_at: Millis;
+  updated_at: Millis;
+  finished_at: Millis | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
 describe("table types derived from the contract", () => {
   it("equal the hand-written interfaces they replace", () => {
     expectTypeOf<Derived.ClerkSyncDatabase>().toEqualTypeOf<ClerkSyncDatabase>();
@@ -178,6 +195,7 @@ describe("table types derived from the contract", () => {
     expectTypeOf<Derived.ClerkWaitlistEntriesTable>().toEqualTypeOf<ClerkWaitlistEntriesTable>();
     expectTypeOf<Derived.ClerkObjectsTable>().toEqualTypeOf<ClerkObjectsTable>();
     expectTypeOf<Derived.ClerkWebhookEventsTable>().toEqualTypeOf<ClerkWebhookEventsTable>();
+    expectTypeOf<Derived.ClerkSyncRunsTable>().toEqualTypeOf<ClerkSyncRunsTable>();
   });
 
   it("give queries the same row types", () => {

@@ -10,6 +10,8 @@ export interface CommandContext {
   env: Readonly<Record<string, string | undefined>>;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Whether stderr is a terminal (progress bars redraw in place only then). */
+  stderrIsTTY?: boolean;
 }
 
 /** A CLI command: `run` returns the exit code and never exits the process itself. */

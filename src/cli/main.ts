@@ -1,4 +1,5 @@
 import { isClerkSyncError } from "../core/errors.js";
+import { backfillCommand } from "./commands/backfill.js";
 import { fakeClerk } from "./commands/fake-clerk.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { reconcileCommand } from "./commands/reconcile.js";
@@ -7,7 +8,15 @@ import { serve } from "./commands/serve.js";
 import { status } from "./commands/status.js";
 import type { Command, CommandContext } from "./context.js";
 
-export const COMMANDS: readonly Command[] = [serve, migrateCommand, send, status, reconcileCommand, fakeClerk];
+export const COMMANDS: readonly Command[] = [
+  serve,
+  migrateCommand,
+  send,
+  status,
+  backfillCommand,
+  reconcileCommand,
+  fakeClerk,
+];
 
 function help(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
@@ -53,6 +62,7 @@ export async function runMain(argv = process.argv.slice(2)): Promise<never> {
     env: process.env,
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
+    stderrIsTTY: process.stderr.isTTY === true,
   });
   process.exit(code);
 }

@@ -77,7 +77,7 @@ export type EntityTableName =
   | "clerk_objects";
 export type ChildTableName = "clerk_user_email_addresses";
 /** Every table of the contract (the migrator's own tables are not part of it). */
-export type TableName = EntityTableName | ChildTableName | "clerk_webhook_events";
+export type TableName = EntityTableName | ChildTableName | "clerk_webhook_events" | "clerk_sync_runs";
 
 /** The logical types of a set of column specs: `{ id: "text", … }`. */
 export type LogicalTypes<C extends Readonly<Record<string, ColumnSpec>>> = { readonly [K in keyof C]: C[K]["type"] };
@@ -333,6 +333,43 @@ export const WEBHOOK_EVENTS = {
   indexes: indexesOn("clerk_webhook_events", ["first_received_at", "object_id", "status", "type"]),
 } as const satisfies TableSpec;
 
+/**
+ * Runs of writes from Clerk's Backend API (backfill, reconcile): they carry no `svix-id`, so each
+ * run is one row, its checkpoint (`cursor`) and counts updated in the same transaction as each
+ * page it writes. A run that did not finish is resumed from its cursor.
+ */
+export const SYNC_RUNS = {
+  name: "clerk_sync_runs",
+  columns: {
+    id: { type: "text", storage: "key", nullable: false },
+    /** A {@link SyncRunKind}. */
+    kind: { type: "text", storage: "key", nullable: false },
+    /** The object kinds the run covers, in order, comma-separated: `users,organizations,memberships`. */
+    objects: { type: "text", storage: "key", nullable: false },
+    /** A {@link SyncRunStatus}. */
+    status: { type: "text", storage: "key", nullable: false },
+    /** The object kind being walked (null before the first page and once done). */
+    current: key,
+    /** Where the walk of `current` resumes: the API client's cursor (plain JSON). */
+    cursor: json,
+    /** Per object kind: `{ inserted, updated, unchanged, stale, total? }`. */
+    counts: { type: "json", nullable: false },
+    started_at: { type: "bigint", nullable: false },
+    /** The last committed page (or status change). */
+    updated_at: { type: "bigint", nullable: false },
+    finished_at: bigint,
+    error_code: key,
+    error_message: text,
+  },
+  primaryKey: ["id"],
+  indexes: indexesOn("clerk_sync_runs", ["status", "started_at"]),
+} as const satisfies TableSpec;
+
+/** What a run of writes from the Backend API does. */
+export type SyncRunKind = "backfill" | "reconcile";
+/** Where a run stands: `running` until done or failed (a killed run stays `running` and is resumed). */
+export type SyncRunStatus = "running" | "done" | "failed";
+
 export const ENTITY_TABLES: Readonly<Record<EntityTableName, EntityTable>> = {
   clerk_users: USERS,
   clerk_organizations: ORGANIZATIONS,
@@ -367,6 +404,7 @@ export const TABLES = {
   clerk_waitlist_entries: WAITLIST_ENTRIES.table,
   clerk_objects: OBJECTS.table,
   clerk_webhook_events: WEBHOOK_EVENTS,
+  clerk_sync_runs: SYNC_RUNS,
 } as const satisfies { readonly [N in TableName]: TableSpec & { readonly name: N } };
 
 /** Outcome recorded for a delivery id in `clerk_webhook_events.status`. */

@@ -20,6 +20,19 @@ export interface SyncStatusReport {
     delivery_count: number;
     received_at: number;
   }[];
+  /** The latest runs of writes from the Backend API (backfill, reconcile), newest first. */
+  runs: {
+    id: string;
+    kind: string;
+    objects: string;
+    status: string;
+    /** Per object kind: `{ inserted, updated, unchanged, stale, total }`. */
+    counts: Record<string, Record<string, number | null>>;
+    started_at: number;
+    updated_at: number;
+    finished_at: number | null;
+    error_code: string | null;
+  }[];
 }
 
 /**
@@ -64,6 +77,12 @@ export async function syncStatus(
     .orderBy("last_received_at", "desc")
     .limit(options.last ?? 10)
     .execute();
+  const runs = await db
+    .selectFrom("clerk_sync_runs")
+    .select(["id", "kind", "objects", "status", "counts", "started_at", "updated_at", "finished_at", "error_code"])
+    .orderBy("started_at", "desc")
+    .limit(5)
+    .execute();
   return {
     tables,
     deliveries,
@@ -74,6 +93,16 @@ export async function syncStatus(
       status: r.status,
       delivery_count: Number(r.delivery_count),
       received_at: Number(r.last_received_at),
+    })),
+    runs: runs.map((r) => ({
+      ...r,
+      // JSON columns: parsed on PostgreSQL, text elsewhere.
+      counts: (typeof r.counts === "string"
+        ? JSON.parse(r.counts)
+        : r.counts) as SyncStatusReport["runs"][number]["counts"],
+      started_at: Number(r.started_at),
+      updated_at: Number(r.updated_at),
+      finished_at: r.finished_at === null ? null : Number(r.finished_at),
     })),
   };
 }

@@ -31,7 +31,12 @@ export async function normalizedSnapshot(store: ClerkSyncStore): Promise<Record<
 
 /** Empties every table clerk-sync writes (mirrored tables and deliveries), keeping the schema. */
 export async function clearTables(store: ClerkSyncStore): Promise<void> {
-  for (const table of [...Object.keys(ENTITY_TABLES), ...Object.keys(CHILD_TABLES), "clerk_webhook_events"]) {
+  for (const table of [
+    ...Object.keys(ENTITY_TABLES),
+    ...Object.keys(CHILD_TABLES),
+    "clerk_webhook_events",
+    "clerk_sync_runs",
+  ]) {
     await sql`delete from ${sql.table(table)}`.execute(store.db);
   }
 }

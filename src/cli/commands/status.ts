@@ -70,6 +70,20 @@ clerk-sync status --check [--failed-since 1h] [--max-age 30m] [--json]
           `  ${new Date(d.received_at).toISOString()}  ${d.status.padEnd(8)} ${d.type.padEnd(32)} ${d.object_id ?? ""}  ${d.svix_id}${d.delivery_count > 1 ? `  (x${d.delivery_count})` : ""}\n`,
         );
       }
+      if (report.runs.length > 0) {
+        ctx.stdout("Runs from the Backend API (backfill, reconcile)\n");
+        for (const r of report.runs) {
+          const counts = Object.entries(r.counts)
+            .map(
+              ([kind, c]) =>
+                `${kind} +${c.inserted ?? 0} ~${c.updated ?? 0} =${c.unchanged ?? 0} stale ${c.stale ?? 0}`,
+            )
+            .join(", ");
+          ctx.stdout(
+            `  ${new Date(r.started_at).toISOString()}  ${r.kind.padEnd(9)} ${r.status.padEnd(8)} ${r.id}  ${counts}${r.error_code ? `  [${r.error_code}]` : ""}\n`,
+          );
+        }
+      }
       return 0;
     });
   },

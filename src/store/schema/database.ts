@@ -63,3 +63,4 @@ export interface ClerkPermissionsTable extends Row<"clerk_permissions"> {}
 export interface ClerkWaitlistEntriesTable extends Row<"clerk_waitlist_entries"> {}
 export interface ClerkObjectsTable extends Row<"clerk_objects"> {}
 export interface ClerkWebhookEventsTable extends Row<"clerk_webhook_events"> {}
+export interface ClerkSyncRunsTable extends Row<"clerk_sync_runs"> {}

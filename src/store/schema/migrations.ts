@@ -235,6 +235,27 @@ function allMigrations(d: DialectSpec): Record<string, Migration> {
         ]);
       },
     },
+    "0003_sync_runs": {
+      async up(db: Db) {
+        await createTable(db, d, "clerk_sync_runs")
+          .addColumn("id", t("key"), (c) => c.primaryKey())
+          .addColumn("kind", t("key"), (c) => c.notNull())
+          .addColumn("objects", t("key"), (c) => c.notNull())
+          .addColumn("status", t("key"), (c) => c.notNull())
+          .addColumn("current", t("key"))
+          .addColumn("cursor", t("json"))
+          .addColumn("counts", t("json"), (c) => c.notNull())
+          .addColumn("started_at", t("bigint"), (c) => c.notNull())
+          .addColumn("updated_at", t("bigint"), (c) => c.notNull())
+          .addColumn("finished_at", t("bigint"))
+          .addColumn("error_code", t("key"))
+          .addColumn("error_message", t("text"))
+          .execute();
+        for (const column of ["status", "started_at"]) {
+          await db.schema.createIndex(`clerk_sync_runs_${column}_idx`).on("clerk_sync_runs").column(column).execute();
+        }
+      },
+    },
   };
 }
 
