@@ -72,6 +72,13 @@ for (const target of TARGETS) {
       expect(applied.differences.every((d) => d.problem === "missing" && d.repaired === "inserted")).toBe(true);
       expect((await reconcile({ store, client })).differences).toEqual([]);
       expect(await userCount(store)).toBe(240);
+      // Each reconciliation is a run of its own, with its counts.
+      const runs = await store.db.selectFrom("clerk_sync_runs").selectAll().where("kind", "=", "reconcile").execute();
+      expect(runs.map((r) => r.status)).toEqual(["done", "done", "done"]);
+      const stored = runs.find((r) => r.id === applied.runId)?.counts;
+      // JSON columns come back parsed on PostgreSQL, as text elsewhere (docs/databases.md).
+      const counts = (typeof stored === "string" ? JSON.parse(stored) : stored) as Record<string, { missing: number }>;
+      expect(counts.users?.missing).toBe(240);
     });
 
     it("finds exactly the planted differences: missing, stale, deleted in Clerk, never in Clerk", async () => {

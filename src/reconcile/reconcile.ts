@@ -5,7 +5,9 @@
  * a listing is not a point in time (users sign up while it is taken), so an id missing from it
  * proves nothing.
  */
+import { randomUUID } from "node:crypto";
 import type { ClerkApiClient } from "../clerk-api/client.js";
+import { isClerkSyncError } from "../core/errors.js";
 import type { OrganizationMembershipJSON } from "../core/events.js";
 import { type Mutation, mapSnapshot, type SnapshotKind } from "../core/mappers.js";
 import type { EntityTableName } from "../core/schema.js";
@@ -46,6 +48,8 @@ export interface KindSummary {
 }
 
 export interface ReconcileReport {
+  /** This reconciliation's row in `clerk_sync_runs` (kind `reconcile`), where its counts are kept. */
+  readonly runId: string;
   readonly applied: boolean;
   readonly kinds: KindSummary[];
   readonly differences: Difference[];
@@ -143,7 +147,69 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
   const now = options.now ?? Date.now;
   const differences: Difference[] = [];
   const kinds: KindSummary[] = [];
-  for (const kind of options.kinds ?? RECONCILE_KINDS) {
+  const requested = options.kinds ?? RECONCILE_KINDS;
+  // Recorded as a run, so that `status` (and the dashboard) show reconciliations beside backfills.
+  const runId = `run_${randomUUID().replaceAll("-", "")}`;
+  const started = now();
+  await store.db
+    .insertInto("clerk_sync_runs")
+    .values({
+      id: runId,
+      kind: "reconcile",
+      objects: requested.join(","),
+      status: "running",
+      current: null,
+      cursor: null,
+      counts: "{}",
+      started_at: started,
+      updated_at: started,
+      finished_at: null,
+      error_code: null,
+      error_message: null,
+    })
+    .execute();
+  const finish = (status: "done" | "failed", error?: unknown) =>
+    store.db
+      .updateTable("clerk_sync_runs")
+      .set({
+        status,
+        counts: JSON.stringify(Object.fromEntries(kinds.map(({ kind, ...counts }) => [kind, counts]))),
+        updated_at: now(),
+        finished_at: now(),
+        error_code: error === undefined ? null : isClerkSyncError(error) ? error.code : "unexpected",
+        error_message:
+          error === undefined ? null : String(error instanceof Error ? error.message : error).slice(0, 2000),
+      })
+      .where("id", "=", runId)
+      .execute();
+  try {
+    await compareKinds(options, requested, kinds, differences, now);
+  } catch (error) {
+    await finish("failed", error).catch(() => undefined);
+    throw error;
+  }
+  await finish("done");
+  const stats = client.stats();
+  return {
+    runId,
+    applied: options.apply ?? false,
+    kinds,
+    differences,
+    requests: stats.requests,
+    rateLimited: stats.rateLimited,
+  };
+}
+
+/** Compares (and with `apply` repairs) each kind in turn, filling `kinds` and `differences`. */
+async function compareKinds(
+  options: ReconcileOptions,
+  requested: readonly ReconcileKind[],
+  kinds: KindSummary[],
+  differences: Difference[],
+  now: () => number,
+): Promise<void> {
+  const { store, client } = options;
+  for (const kind of requested) {
     const access = ACCESS[kind];
     const summary: KindSummary = { kind, listed: 0, confirmed: 0, missing: 0, stale: 0, deleted: 0 };
     kinds.push(summary);
@@ -205,14 +271,6 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
       options.onProgress?.(kind, summary);
     }
   }
-  const stats = client.stats();
-  return {
-    applied: options.apply ?? false,
-    kinds,
-    differences,
-    requests: stats.requests,
-    rateLimited: stats.rateLimited,
-  };
 }
 
 /** What differs between a mirror row (or none) and Clerk's object, if anything. */
