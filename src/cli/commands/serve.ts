@@ -49,7 +49,9 @@ export const serve: Command = {
       ctx.stderr(
         `No signing secret was configured, so clerk-sync created a development secret and saved it to .env.local:\n\n  ${secret}\n\n` +
           "`clerk-sync send <event>` signs with it. For real Clerk events set CLERK_WEBHOOK_SIGNING_SECRET to your endpoint's secret.\n\n" +
-          (tightened ? ".env.local now holds a secret: it was readable by others, so it is now readable by you only (0600).\n\n" : ""),
+          (tightened
+            ? ".env.local now holds a secret: it was readable by others, so it is now readable by you only (0600).\n\n"
+            : ""),
       );
     }
     const service = await startService(config, { logger: log });

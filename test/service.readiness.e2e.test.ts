@@ -1,0 +1,88 @@
+/**
+ * Black-box tests of the standalone service: the real `clerk-sync serve` process, real HTTP,
+ * a real SQLite file. Assertions are on status codes and error codes, never on message text.
+ *
+ * This file: `/readyz` tells the truth about writes. The database lives on a small tmpfs of its
+ * own (root only: `mount -t tmpfs`; skipped with the reason where it cannot be mounted, since root
+ * ignores file modes and a chmod would prove nothing), which the test fills to make the disk full.
+ */
+import { execFileSync } from "node:child_process";
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { userEvent } from "./helpers/service-events.js";
+import { makeTempDir, startServiceProcess } from "./helpers/service-process.js";
+
+/** A 16 MiB tmpfs under a temp dir, or why none could be mounted. */
+function mountSmallDisk(): { dir: string } | { reason: string } {
+  if (process.getuid?.() !== 0) return { reason: "needs root to mount a tmpfs" };
+  const dir = join(makeTempDir("clerk-sync-disk-"), "disk");
+  mkdirSync(dir);
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", dir], { stdio: "pipe" });
+  } catch (error) {
+    return { reason: `mount -t tmpfs failed: ${String(error).split("\n")[0]}` };
+  }
+  return { dir };
+}
+
+const disk = mountSmallDisk();
+afterAll(() => {
+  if ("dir" in disk) execFileSync("umount", ["-l", disk.dir]);
+});
+
+/** Fills the file system of `dir` until it refuses another byte. */
+function fillDisk(path: string): void {
+  const fd = openSync(path, "w");
+  const block = Buffer.alloc(16 * 1024, 7);
+  try {
+    for (;;) writeSync(fd, block);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOSPC") throw error;
+    // Down to the last bytes.
+    try {
+      for (;;) writeSync(fd, block.subarray(0, 512));
+    } catch {}
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A user event carrying `bytes` of metadata, so that its commit needs fresh pages on disk. */
+function bigUserEvent(bytes: number) {
+  const event = userEvent("user.created");
+  (event.data as Record<string, unknown>).public_metadata = { blob: "x".repeat(bytes) };
+  return event;
+}
+
+const why = "reason" in disk ? ` (skipped: ${disk.reason})` : "";
+
+describe.skipIf("reason" in disk)(`/readyz and a full disk${why}`, () => {
+  test("deliveries and /readyz answer 503 store_unavailable while SQLite cannot write, and both recover without a restart", async () => {
+    if (!("dir" in disk)) return;
+    const svc = await startServiceProcess({ cwd: disk.dir });
+    expect((await svc.post(userEvent("user.created"))).status).toBe(200);
+    expect((await svc.request("/readyz")).status).toBe(200);
+
+    const filler = join(disk.dir, "filler");
+    fillDisk(filler);
+    const big = bigUserEvent(256 * 1024);
+    const refused = await svc.post(big);
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe("store_unavailable");
+    const notReady = await svc.request("/readyz");
+    expect(notReady.status).toBe(503);
+    expect(notReady.body.error.code).toBe("store_unavailable");
+    // Still not ready on the next look: the disk is still full.
+    expect((await svc.request("/readyz")).status).toBe(503);
+    expect((await svc.request("/healthz")).status).toBe(200);
+
+    rmSync(filler);
+    // Ready again with no delivery in between (a load balancer may have stopped sending any).
+    expect((await svc.request("/readyz")).status).toBe(200);
+    const retried = await svc.post(big, { id: refused.id });
+    expect(retried.status).toBe(200);
+    expect((await svc.request("/readyz")).status).toBe(200);
+    expect((await svc.stop()).code).toBe(0);
+  });
+});
