@@ -35,7 +35,15 @@ export async function startService(
     throw new ClerkSyncError("invalid_config", "No signing secret: set CLERK_WEBHOOK_SIGNING_SECRET");
   }
   // Everything but where to listen is the receiver's: a setting added there reaches the service.
-  const { host: _host, port: _port, path: _path, ...settings } = config;
+  const {
+    host: _host,
+    port: _port,
+    path: _path,
+    headersTimeoutMs,
+    requestTimeoutMs,
+    maxConnections,
+    ...settings
+  } = config;
   const sync = createClerkSync({
     ...settings,
     logger: log,
@@ -55,7 +63,16 @@ export async function startService(
   const webhook = toNodeListener(sync);
   let closing = false;
 
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req: IncomingMessage, res: ServerResponse) => {
+  const serverOptions = {
+    keepAliveTimeout: 65_000,
+    // A client that takes longer for its headers, or its whole request (a trickled body), gets
+    // 408 and its connection closed, so slow clients cannot hold connections and memory.
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    // How often Node looks for such requests (its default, 30 s, would let them run 30 s over).
+    connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeoutMs / 4))),
+  };
+  const server = createServer(serverOptions, (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?", 1)[0];
     if (path === config.path) {
       if (closing) {
@@ -82,6 +99,12 @@ export async function startService(
       sendReply(res, errorReply(new ClerkSyncError("not_found", `No route for ${path}`)));
     }
   });
+
+  // Connections beyond the cap are closed as they arrive (Node's `drop` event); the log says so.
+  server.maxConnections = maxConnections;
+  server.on("drop", () =>
+    log.warn("connection refused: too many open connections", { max_connections: maxConnections }),
+  );
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

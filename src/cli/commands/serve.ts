@@ -11,7 +11,8 @@ export const serve: Command = {
   summary: "Run the webhook service (migrates the database first)",
   usage: `clerk-sync serve [--port 3000] [--host 0.0.0.0] [--database-url file:./clerk-sync.db]
                  [--secret whsec_…] [--path /api/webhooks] [--no-migrate] [--log-level info]
-                 [--events user.*,organization.*]`,
+                 [--events user.*,organization.*] [--headers-timeout-ms 5000]
+                 [--request-timeout-ms 10000] [--max-connections 1000]`,
   async run(ctx) {
     const { values } = parseArgs({
       args: ctx.args,
@@ -22,6 +23,9 @@ export const serve: Command = {
         "log-level": { type: "string" },
         "no-migrate": { type: "boolean" },
         events: { type: "string", multiple: true },
+        "headers-timeout-ms": { type: "string" },
+        "request-timeout-ms": { type: "string" },
+        "max-connections": { type: "string" },
       },
     });
     if (values.help) {
@@ -35,6 +39,9 @@ export const serve: Command = {
     if (values["log-level"] !== undefined) flags.logLevel = values["log-level"];
     if (values["no-migrate"]) flags.migrate = false;
     if (values.events !== undefined) flags.events = values.events;
+    if (values["headers-timeout-ms"] !== undefined) flags.headersTimeoutMs = values["headers-timeout-ms"];
+    if (values["request-timeout-ms"] !== undefined) flags.requestTimeoutMs = values["request-timeout-ms"];
+    if (values["max-connections"] !== undefined) flags.maxConnections = values["max-connections"];
     const config = resolveConfig(env, flags);
     const log = createJsonLogger(config.logLevel);
     if (config.secrets.length === 0) {
