@@ -7,6 +7,7 @@ import { type Logger, silentLogger } from "../core/logger.js";
 import { createClerkSync } from "../receiver/create-clerk-sync.js";
 import type { ClerkSyncStore } from "../store/store.js";
 import { describeDatabaseUrl, type ServiceConfig } from "./config.js";
+import { redact } from "./log.js";
 
 /** A running service. */
 export interface RunningService {
@@ -56,9 +57,9 @@ export async function startService(
     await sync.ready();
     store = await sync.store();
   } catch (error) {
-    await sync.close();
-    await options.store?.close();
-    throw error;
+    await sync.close().catch(() => undefined);
+    await options.store?.close().catch(() => undefined);
+    throw startFailure(error, config.databaseUrl);
   }
   const webhook = toNodeListener(sync);
   let closing = false;
@@ -146,4 +147,19 @@ export async function startService(
       return closed;
     },
   };
+}
+
+/**
+ * Why the service could not start, coded: a coded error stays as it is; anything else came from
+ * opening or migrating the database (refused or unreachable server, a directory that does not
+ * exist, no permission to create tables) and is `store_unavailable`, its cause's text redacted.
+ */
+function startFailure(error: unknown, databaseUrl: string): ClerkSyncError {
+  if (error instanceof ClerkSyncError) return error;
+  const cause = error instanceof Error ? error.message || String((error as { code?: unknown }).code) : String(error);
+  return new ClerkSyncError(
+    "store_unavailable",
+    `Cannot open or migrate the database ${describeDatabaseUrl(databaseUrl)}: ${String(redact(cause))}`,
+    { cause: error },
+  );
 }

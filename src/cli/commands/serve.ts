@@ -3,8 +3,14 @@ import { isClerkSyncError } from "../../core/errors.js";
 import { resolveConfig } from "../../server/config.js";
 import { loadEnvFiles, saveDevelopmentSecret } from "../../server/env-files.js";
 import { createJsonLogger } from "../../server/log.js";
-import { startService } from "../../server/service.js";
+import { type RunningService, startService } from "../../server/service.js";
 import { COMMON_OPTIONS, type Command, commonFlags } from "../context.js";
+
+/**
+ * `serve`'s exit code when the database cannot be opened, reached or migrated at start
+ * (sysexits' EX_UNAVAILABLE): a supervisor may retry. Configuration errors exit 1.
+ */
+export const EXIT_STORE_UNAVAILABLE = 69;
 
 export const serve: Command = {
   name: "serve",
@@ -61,7 +67,16 @@ export const serve: Command = {
             : ""),
       );
     }
-    const service = await startService(config, { logger: log });
+    let service: RunningService;
+    try {
+      service = await startService(config, { logger: log });
+    } catch (error) {
+      if (!isClerkSyncError(error) || error.code !== "store_unavailable") throw error;
+      // The database cannot be reached or opened: a coded line and EX_UNAVAILABLE, no stack trace.
+      log.error("start failed", { code: error.code, error: error.message });
+      ctx.stderr(`clerk-sync serve: ${error.message} [${error.code}]\n`);
+      return EXIT_STORE_UNAVAILABLE;
+    }
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         log.info("shutting down", { signal });
