@@ -88,6 +88,7 @@ export const serve: Command = {
       process.once("SIGTERM", () => stop("SIGTERM"));
       process.once("SIGINT", () => stop("SIGINT"));
     });
+    log.flush(); // summaries of repeated errors still held back
     return 0;
   },
 };
