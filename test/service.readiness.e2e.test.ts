@@ -7,11 +7,31 @@
  * ignores file modes and a chmod would prove nothing), which the test fills to make the disk full.
  */
 import { execFileSync } from "node:child_process";
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { userEvent } from "./helpers/service-events.js";
 import { makeTempDir, startServiceProcess } from "./helpers/service-process.js";
+
+/** Whether `chattr +i` works here (root, a file system with the immutable flag), or why not. */
+function immutableFiles(): true | string {
+  if (process.getuid?.() !== 0) return "needs root for chattr +i";
+  const probe = join(makeTempDir("clerk-sync-chattr-"), "probe");
+  writeFileSync(probe, "");
+  try {
+    execFileSync("chattr", ["+i", probe], { stdio: "pipe" });
+    execFileSync("chattr", ["-i", probe], { stdio: "pipe" });
+    return true;
+  } catch (error) {
+    return `chattr +i failed: ${String(error).split("\n")[0]}`;
+  }
+}
+
+const immutable = immutableFiles();
+const locked = new Set<string>();
+afterAll(() => {
+  for (const path of locked) execFileSync("chattr", ["-i", path]);
+});
 
 /** A 16 MiB tmpfs under a temp dir, or why none could be mounted. */
 function mountSmallDisk(): { dir: string } | { reason: string } {
@@ -83,6 +103,40 @@ describe.skipIf("reason" in disk)(`/readyz and a full disk${why}`, () => {
     const retried = await svc.post(big, { id: refused.id });
     expect(retried.status).toBe(200);
     expect((await svc.request("/readyz")).status).toBe(200);
+    expect((await svc.stop()).code).toBe(0);
+  });
+});
+
+// Root ignores file modes, so a chmod 0444 would prove nothing here: an immutable file (chattr +i)
+// is what a read-only file is to any other user, even to root.
+const whyNot = immutable === true ? "" : ` (skipped: ${immutable})`;
+
+describe.skipIf(immutable !== true)(`/readyz and a read-only database file${whyNot}`, () => {
+  test("a file that cannot be written at start: /readyz answers 503 before any delivery, deliveries 503; writable and restarted, both 200", async () => {
+    const svc = await startServiceProcess();
+    expect((await svc.post(userEvent("user.created"))).status).toBe(200);
+    expect((await svc.stop()).code).toBe(0);
+
+    execFileSync("chattr", ["+i", svc.dbPath]);
+    locked.add(svc.dbPath);
+    await svc.start(); // its migrations are applied already: nothing to write to start
+    const notReady = await svc.request("/readyz");
+    expect(notReady.status).toBe(503);
+    expect(notReady.body.error.code).toBe("store_unavailable");
+    const event = userEvent("user.created");
+    const refused = await svc.post(event);
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe("store_unavailable");
+    expect((await svc.request("/readyz")).status).toBe(503);
+    expect((await svc.stop()).code).toBe(0);
+
+    // SQLite opened the file read-only for good: the fix takes a restart (docs/troubleshooting.md).
+    execFileSync("chattr", ["-i", svc.dbPath]);
+    locked.delete(svc.dbPath);
+    await svc.start();
+    expect((await svc.request("/readyz")).status).toBe(200);
+    expect((await svc.post(event, { id: refused.id })).status).toBe(200);
+    expect(svc.event(refused.id)).toMatchObject({ status: "applied" });
     expect((await svc.stop()).code).toBe(0);
   });
 });

@@ -110,26 +110,27 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
 }
 
 /**
- * Readiness' write probe on the store's own connection: `BEGIN IMMEDIATE` (refused on a
- * connection SQLite opened read-only), and, when `commit` (the last batch failed), a real write:
- * `user_version` set to its own value, a page written to the WAL and committed. Another
- * transaction holding the write lock (SQLITE_BUSY, or one of this connection's own under way)
- * proves nothing either way: the last batch's outcome then stands.
+ * Readiness' write probe on the store's own connection: `user_version` set to its own value in
+ * a `BEGIN IMMEDIATE` transaction, a page written to the WAL and committed (not synced: it
+ * changes nothing). A connection SQLite opened read-only (the file was read-only or immutable at
+ * start) accepts `BEGIN IMMEDIATE` and refuses only the write. Another transaction holding the
+ * write lock (SQLITE_BUSY, or one of this connection's own under way) proves nothing either
+ * way: the last batch's outcome (`lastFailed`) then stands.
  */
-function probeWrite(sqlite: Database.Database, commit: boolean): void {
+function probeWrite(sqlite: Database.Database, lastFailed: boolean): void {
   if (sqlite.inTransaction) {
-    if (commit) throw new Error("The last write failed");
+    if (lastFailed) throw new Error("The last write failed");
     return;
   }
   try {
     sqlite.exec("BEGIN IMMEDIATE");
   } catch (error) {
     if ((error as { code?: string }).code !== "SQLITE_BUSY") throw error;
-    if (commit) throw new Error("The last write failed", { cause: error });
+    if (lastFailed) throw new Error("The last write failed", { cause: error });
     return;
   }
   try {
-    if (commit) sqlite.pragma(`user_version = ${Number(sqlite.pragma("user_version", { simple: true }))}`);
+    sqlite.pragma(`user_version = ${Number(sqlite.pragma("user_version", { simple: true }))}`);
     sqlite.exec("COMMIT");
   } catch (error) {
     if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
