@@ -7,9 +7,12 @@
  * ignores file modes and a chmod would prove nothing), which the test fills to make the disk full.
  */
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import pg from "pg";
 import { afterAll, describe, expect, test } from "vitest";
+import { postgresTarget } from "./helpers/databases.js";
 import { userEvent } from "./helpers/service-events.js";
 import { makeTempDir, startServiceProcess } from "./helpers/service-process.js";
 
@@ -140,3 +143,57 @@ describe.skipIf(immutable !== true)(`/readyz and a read-only database file${whyN
     expect((await svc.stop()).code).toBe(0);
   });
 });
+
+const postgres = await postgresTarget();
+
+describe.skipIf(postgres.unavailable !== undefined)(
+  `/readyz on PostgreSQL without the right to write${postgres.unavailable ? ` (skipped: ${postgres.unavailable})` : ""}`,
+  () => {
+    test("a role that may read but not insert: /readyz 503 before any delivery, deliveries 503; GRANT INSERT, and both 200 without a restart", async () => {
+      const store = await postgres.fresh();
+      await store.migrate();
+      const url = new URL(postgres.url?.(store) ?? "");
+      await store.close();
+      const schema = url.searchParams.get("schema") as string;
+      const role = `clerk_sync_reader_${randomBytes(4).toString("hex")}`;
+      const admin = new pg.Client({ connectionString: url.toString() });
+      await admin.connect();
+      try {
+        await admin.query(`create role ${role} login`);
+        await admin.query(`grant usage on schema "${schema}" to ${role}`);
+        await admin.query(`grant select on all tables in schema "${schema}" to ${role}`);
+        const asRole = new URL(url);
+        asRole.username = role;
+        asRole.password = "";
+        const svc = await startServiceProcess({
+          databaseFlag: false,
+          args: ["--database-url", asRole.toString(), "--no-migrate"],
+        });
+        const notReady = await svc.request("/readyz");
+        expect(notReady.status).toBe(503);
+        expect(notReady.body.error.code).toBe("store_unavailable");
+        const event = userEvent("user.created");
+        const refused = await svc.post(event);
+        expect(refused.status).toBe(503);
+
+        await admin.query(`grant insert, update, delete on all tables in schema "${schema}" to ${role}`);
+        expect((await svc.request("/readyz")).status).toBe(200);
+        expect((await svc.post(event, { id: refused.id })).status).toBe(200);
+        const { rows } = await admin.query(`select status from "${schema}".clerk_webhook_events where svix_id = $1`, [
+          refused.id,
+        ]);
+        expect(rows).toEqual([{ status: "applied" }]);
+        // The probes left nothing behind.
+        const probes = await admin.query(
+          `select count(*)::int as n from "${schema}".clerk_webhook_events where svix_id like 'clerk_sync_readiness_probe_%'`,
+        );
+        expect(probes.rows[0].n).toBe(0);
+        expect((await svc.stop()).code).toBe(0);
+      } finally {
+        await admin.query(`drop owned by ${role}`).catch(() => undefined);
+        await admin.query(`drop role if exists ${role}`).catch(() => undefined);
+        await admin.end();
+      }
+    });
+  },
+);
