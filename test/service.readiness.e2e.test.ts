@@ -98,6 +98,8 @@ describe.skipIf("reason" in disk)(`/readyz and a full disk${why}`, () => {
     expect(notReady.body.error.code).toBe("store_unavailable");
     // Still not ready on the next look: the disk is still full.
     expect((await svc.request("/readyz")).status).toBe(503);
+    // Svix retrying (here: five more deliveries) does not write a line per failure.
+    for (let i = 0; i < 5; i++) expect((await svc.post(bigUserEvent(256 * 1024))).status).toBe(503);
     expect((await svc.request("/healthz")).status).toBe(200);
 
     rmSync(filler);
@@ -107,6 +109,15 @@ describe.skipIf("reason" in disk)(`/readyz and a full disk${why}`, () => {
     expect(retried.status).toBe(200);
     expect((await svc.request("/readyz")).status).toBe(200);
     expect((await svc.stop()).code).toBe(0);
+
+    const logs = svc.logs();
+    expect(logs).toContainEqual(expect.objectContaining({ msg: "not ready", code: "store_unavailable" }));
+    const failed = logs.filter((line) => line.msg === "delivery failed");
+    const held = failed.reduce((n, line) => n + (typeof line.more_like_this === "number" ? line.more_like_this : 0), 0);
+    const whole = failed.filter((line) => line.more_like_this === undefined);
+    // Six failures: every one counted, most held back into a summary written at shutdown.
+    expect(whole.length + held).toBe(6);
+    expect(whole.length).toBeLessThan(6);
   });
 });
 

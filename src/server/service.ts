@@ -94,7 +94,14 @@ export async function startService(
     } else if (path === "/readyz") {
       store.ping().then(
         () => sendReply(res, { status: closing ? 503 : 200, body: { status: closing ? "shutting_down" : "ready" } }),
-        () => sendReply(res, errorReply(new ClerkSyncError("store_unavailable", "The database does not answer"))),
+        (error: unknown) => {
+          // Why, for the operator (rate-limited like every repeated warning); the reply stays coded.
+          log.warn("not ready", { code: "store_unavailable", cause: describeCause(error) });
+          sendReply(
+            res,
+            errorReply(new ClerkSyncError("store_unavailable", "The database does not answer or take writes")),
+          );
+        },
       );
     } else {
       sendReply(res, errorReply(new ClerkSyncError("not_found", `No route for ${path}`)));
@@ -162,4 +169,14 @@ function startFailure(error: unknown, databaseUrl: string): ClerkSyncError {
     `Cannot open or migrate the database ${describeDatabaseUrl(databaseUrl)}: ${String(redact(cause))}`,
     { cause: error },
   );
+}
+
+/** An error and its causes as one line of text, for logs. */
+function describeCause(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 4; depth++) {
+    parts.push(e instanceof Error ? e.message || e.name : String(e));
+    e = (e as { cause?: unknown }).cause;
+  }
+  return parts.join(": ");
 }
