@@ -20,7 +20,7 @@ export interface RunningService {
 
 /**
  * Starts the standalone service: `POST {path}` for webhooks, `GET /healthz` (the process is up),
- * `GET /readyz` (the database answers). Its receiver is built by {@link createClerkSync} from the
+ * `GET /readyz` (the database answers and takes writes: see `ClerkSyncStore.ping`). Its receiver is built by {@link createClerkSync} from the
  * receiver settings in `config`, exactly as an in-app receiver is. Checks the secrets and
  * migrates (unless `config.migrate` is false) before listening.
  *
