@@ -10,9 +10,10 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import mysql from "mysql2/promise";
 import pg from "pg";
 import { afterAll, describe, expect, test } from "vitest";
-import { postgresTarget } from "./helpers/databases.js";
+import { mysqlTarget, postgresTarget } from "./helpers/databases.js";
 import { userEvent } from "./helpers/service-events.js";
 import { makeTempDir, startServiceProcess } from "./helpers/service-process.js";
 
@@ -203,6 +204,59 @@ describe.skipIf(postgres.unavailable !== undefined)(
       } finally {
         await admin.query(`drop owned by ${role}`).catch(() => undefined);
         await admin.query(`drop role if exists ${role}`).catch(() => undefined);
+        await admin.end();
+      }
+    });
+  },
+);
+
+const mariadb = await mysqlTarget();
+
+describe.skipIf(mariadb.unavailable !== undefined)(
+  `/readyz on MySQL/MariaDB without the right to write${mariadb.unavailable ? ` (skipped: ${mariadb.unavailable})` : ""}`,
+  () => {
+    test("a user that may read but not insert: /readyz 503, deliveries 503; GRANT INSERT, and both 200 without a restart", async () => {
+      const store = await mariadb.fresh();
+      await store.migrate();
+      const url = new URL(mariadb.url?.(store) ?? "");
+      await store.close();
+      const database = url.pathname.slice(1);
+      const user = `cs_reader_${randomBytes(4).toString("hex")}`;
+      const admin = await mysql.createConnection({ uri: url.toString() });
+      try {
+        await admin.query(`create user '${user}'@'%'`);
+        await admin.query(`grant select on \`${database}\`.* to '${user}'@'%'`);
+        const asUser = new URL(url);
+        asUser.username = user;
+        asUser.password = "";
+        const svc = await startServiceProcess({
+          databaseFlag: false,
+          args: ["--database-url", asUser.toString(), "--no-migrate"],
+        });
+        const notReady = await svc.request("/readyz");
+        expect(notReady.status).toBe(503);
+        expect(notReady.body.error.code).toBe("store_unavailable");
+        const event = userEvent("user.created");
+        const refused = await svc.post(event);
+        expect(refused.status).toBe(503);
+
+        // Table grants: MySQL applies a database-level grant (db.*) to a connection only at its next USE.
+        const [tables] = await admin.query(
+          "select table_name as name from information_schema.tables where table_schema = ?",
+          [database],
+        );
+        for (const { name } of tables as { name: string }[]) {
+          await admin.query(`grant insert, update, delete on \`${database}\`.\`${name}\` to '${user}'@'%'`);
+        }
+        expect((await svc.request("/readyz")).status).toBe(200);
+        expect((await svc.post(event, { id: refused.id })).status).toBe(200);
+        const [rows] = await admin.query(`select status from \`${database}\`.clerk_webhook_events where svix_id = ?`, [
+          refused.id,
+        ]);
+        expect(rows).toEqual([{ status: "applied" }]);
+        expect((await svc.stop()).code).toBe(0);
+      } finally {
+        await admin.query(`drop user if exists '${user}'@'%'`).catch(() => undefined);
         await admin.end();
       }
     });
