@@ -10,7 +10,7 @@ import {
   resolveReceiverSettings,
   unknownEventPatterns,
 } from "../src/receiver/receiver-settings.js";
-import { resolveConfig } from "../src/server/config.js";
+import { HTTP_LIMIT_DEFAULTS, resolveConfig } from "../src/server/config.js";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -148,12 +148,13 @@ describe("event patterns", () => {
 describe("resolveConfig: the service's settings are the receiver's", () => {
   it("equal resolveReceiverSettings on the same environment, plus where to listen", () => {
     const config = resolveConfig(ENV);
-    const { host, port, path, logLevel, ...receiver } = config;
-    expect({ host, port, path, logLevel }).toEqual({
+    const { host, port, path, logLevel, headersTimeoutMs, requestTimeoutMs, maxConnections, ...receiver } = config;
+    expect({ host, port, path, logLevel, headersTimeoutMs, requestTimeoutMs, maxConnections }).toEqual({
       host: "0.0.0.0",
       port: 3000,
       path: "/api/webhooks",
       logLevel: "warn",
+      ...HTTP_LIMIT_DEFAULTS,
     });
     const { logLevel: _, ...settings } = resolveReceiverSettings({}, ENV, { logging: true });
     expect(receiver).toEqual(settings);
@@ -177,5 +178,21 @@ describe("resolveConfig: the service's settings are the receiver's", () => {
     });
     expect(codeOf(() => resolveConfig({}, { events: ["user*"] }))).toBe("invalid_config");
     expect(codeOf(() => resolveConfig({}, { logLevel: "loud" }))).toBe("invalid_config");
+  });
+
+  it("HTTP limits: variables, flags winning, malformed or inverted values refused", () => {
+    const env = {
+      CLERK_SYNC_HEADERS_TIMEOUT_MS: "1000",
+      CLERK_SYNC_REQUEST_TIMEOUT_MS: "2000",
+      CLERK_SYNC_MAX_CONNECTIONS: "50",
+    };
+    expect(resolveConfig(env)).toMatchObject({ headersTimeoutMs: 1000, requestTimeoutMs: 2000, maxConnections: 50 });
+    expect(resolveConfig(env, { requestTimeoutMs: "3000", maxConnections: "7" })).toMatchObject({
+      requestTimeoutMs: 3000,
+      maxConnections: 7,
+    });
+    expect(codeOf(() => resolveConfig({ CLERK_SYNC_MAX_CONNECTIONS: "0" }))).toBe("invalid_config");
+    expect(codeOf(() => resolveConfig({}, { headersTimeoutMs: "1.5" }))).toBe("invalid_config");
+    expect(codeOf(() => resolveConfig({}, { headersTimeoutMs: "20000" }))).toBe("invalid_config");
   });
 });

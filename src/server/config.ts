@@ -19,7 +19,26 @@ export interface ServiceConfig extends ReceiverSettings {
   /** Path of the webhook endpoint. Default `/api/webhooks` as in Clerk's guide. */
   path: string;
   logLevel: LogLevel;
+  /** Longest wait for a request's headers, in ms (Node's `server.headersTimeout`). */
+  headersTimeoutMs: number;
+  /**
+   * Longest wait for a whole request, headers and body, in ms (Node's `server.requestTimeout`):
+   * a client still sending after it gets 408 and its connection is closed.
+   */
+  requestTimeoutMs: number;
+  /** Open connections at most; further ones are closed as they arrive (`server.maxConnections`). */
+  maxConnections: number;
 }
+
+/**
+ * Defaults of the HTTP limits. Svix gives up on an answer after 15 s and sends a whole body at
+ * once, so a request still arriving after 10 s is not Svix's.
+ */
+export const HTTP_LIMIT_DEFAULTS = {
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  maxConnections: 1_000,
+} as const;
 
 /** Environment variables read, with their meaning (for docs and `--help`). */
 export const ENVIRONMENT = {
@@ -27,6 +46,9 @@ export const ENVIRONMENT = {
   PORT: "HTTP port (default 3000)",
   HOST: "Interface to listen on (default 0.0.0.0)",
   CLERK_SYNC_PATH: "Webhook endpoint path (default /api/webhooks)",
+  CLERK_SYNC_HEADERS_TIMEOUT_MS: "Longest wait for a request's headers, ms (default 5000)",
+  CLERK_SYNC_REQUEST_TIMEOUT_MS: "Longest wait for a whole request, headers and body, ms (default 10000); then 408",
+  CLERK_SYNC_MAX_CONNECTIONS: "Open connections at most (default 1000); more are closed on arrival",
 } as const;
 
 /** Flags given on the command line; each overrides its variable. */
@@ -40,6 +62,9 @@ export interface ConfigFlags {
   migrate?: boolean;
   /** Event-type patterns, each comma or space separated (`--events user.*,organization.*`). */
   events?: string[];
+  headersTimeoutMs?: string;
+  requestTimeoutMs?: string;
+  maxConnections?: string;
 }
 
 /** How errors name the settings that came from flags. */
@@ -79,12 +104,44 @@ export function resolveConfig(env: Env, flags: ConfigFlags = {}): ServiceConfig 
   if (!path.startsWith("/"))
     throw new ClerkSyncError("invalid_config", `The endpoint path must start with /, got "${path}"`);
   const port = flags.port ?? env.PORT ?? "3000";
+  const limit = (flag: string | undefined, flagName: string, variable: string, fallback: number) => {
+    if (flag !== undefined) return positiveInt(flagName, flag);
+    const value = env[variable];
+    return value === undefined || value === "" ? fallback : positiveInt(variable, value);
+  };
+  const headersTimeoutMs = limit(
+    flags.headersTimeoutMs,
+    "--headers-timeout-ms",
+    "CLERK_SYNC_HEADERS_TIMEOUT_MS",
+    HTTP_LIMIT_DEFAULTS.headersTimeoutMs,
+  );
+  const requestTimeoutMs = limit(
+    flags.requestTimeoutMs,
+    "--request-timeout-ms",
+    "CLERK_SYNC_REQUEST_TIMEOUT_MS",
+    HTTP_LIMIT_DEFAULTS.requestTimeoutMs,
+  );
+  // Node refuses a headers timeout longer than the request's: say which settings disagree.
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ClerkSyncError(
+      "invalid_config",
+      `CLERK_SYNC_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed CLERK_SYNC_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
+    );
+  }
   return {
     ...settings,
     host: flags.host ?? env.HOST ?? "0.0.0.0",
     port: port === "0" ? 0 : positiveInt("PORT", port),
     path,
     logLevel: settings.logLevel ?? "info",
+    headersTimeoutMs,
+    requestTimeoutMs,
+    maxConnections: limit(
+      flags.maxConnections,
+      "--max-connections",
+      "CLERK_SYNC_MAX_CONNECTIONS",
+      HTTP_LIMIT_DEFAULTS.maxConnections,
+    ),
   };
 }
 

@@ -16,9 +16,45 @@ export function redact(value: unknown, key = ""): unknown {
   return value;
 }
 
+/** How the service's logger holds back repeated warnings and errors. */
+export interface RepeatLimit {
+  /**
+   * The window, in ms (default 60 000): the first warning or error of a kind is written, the
+   * next ones of that kind within the window are counted, and one summary line follows at its end.
+   */
+  windowMs?: number;
+  /** Kinds tracked at once (default 1000); past that, lines are written as they come. */
+  maxKinds?: number;
+}
+
+/**
+ * Fields that differ from one request to the next and so do not make a line a different kind:
+ * a thousand `delivery failed` lines for a full disk differ only by `svix_id`.
+ */
+const PER_REQUEST_FIELDS = new Set(["svix_id", "request_id", "time"]);
+
+interface Kind {
+  readonly level: LogLevel;
+  readonly message: string;
+  readonly fields: Record<string, unknown> | undefined;
+  readonly since: number;
+  more: number;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/** The service's logger: {@link createJsonLogger}'s, plus `flush()` for summaries still held. */
+export interface ServiceLogger extends Logger {
+  /** Writes the summary line of every kind with lines held back now (at shutdown). */
+  flush(): void;
+}
+
 /**
  * A JSON-lines logger for the service: one object per line on stdout, secrets redacted by key
- * name and by value shape (`whsec_…`, `sk_…`).
+ * name and by value shape (`whsec_…`, `sk_…`). Repeated warnings and errors are rate-limited
+ * (see {@link RepeatLimit}): the first of a kind is written whole, then within the window one
+ * summary with the same level, message and fields plus `more_like_this` (how many were held
+ * back) and `window_seconds`. A kind is the level, message and fields but the per-request ones
+ * (`svix_id`).
  *
  * @example
  * const log = createJsonLogger("info"); log.info("listening", { port: 3000 });
@@ -26,10 +62,14 @@ export function redact(value: unknown, key = ""): unknown {
 export function createJsonLogger(
   level: LogLevel = "info",
   write: (line: string) => void = (line) => process.stdout.write(line),
-): Logger {
+  limit: RepeatLimit = {},
+): ServiceLogger {
   const min = LOG_LEVEL_RANK[level];
-  const emit = (lvl: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
-    if (LOG_LEVEL_RANK[lvl] < min) return;
+  const windowMs = limit.windowMs ?? 60_000;
+  const maxKinds = limit.maxKinds ?? 1_000;
+  const kinds = new Map<string, Kind>();
+
+  const line = (lvl: LogLevel, message: string, fields?: Record<string, unknown>) => {
     const entry = {
       time: new Date().toISOString(),
       level: lvl,
@@ -38,5 +78,62 @@ export function createJsonLogger(
     };
     write(`${JSON.stringify(entry)}\n`);
   };
-  return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
+
+  const summarize = (key: string, kind: Kind) => {
+    if (kind.timer) clearTimeout(kind.timer);
+    kinds.delete(key);
+    if (kind.more === 0) return;
+    line(kind.level, kind.message, {
+      ...kind.fields,
+      more_like_this: kind.more,
+      window_seconds: Math.round(windowMs / 1000),
+    });
+  };
+
+  const limited = (lvl: LogLevel, message: string, fields?: Record<string, unknown>) => {
+    const key = kindKey(lvl, message, fields);
+    const now = Date.now();
+    const kind = kinds.get(key);
+    if (kind && now - kind.since < windowMs) {
+      kind.more++;
+      // The summary is written when the window ends, even if no line of the kind comes then.
+      kind.timer ??= setTimeout(() => summarize(key, kind), kind.since + windowMs - now);
+      kind.timer.unref?.();
+      return;
+    }
+    if (kind) summarize(key, kind);
+    if (kinds.size >= maxKinds) {
+      for (const [k, held] of kinds) if (now - held.since >= windowMs) summarize(k, held);
+    }
+    if (kinds.size < maxKinds) {
+      const common = fields && Object.fromEntries(Object.entries(fields).filter(([k]) => !PER_REQUEST_FIELDS.has(k)));
+      kinds.set(key, { level: lvl, message, fields: common, since: now, more: 0 });
+    }
+    line(lvl, message, fields);
+  };
+
+  const emit = (lvl: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
+    if (LOG_LEVEL_RANK[lvl] < min) return;
+    if (windowMs > 0 && LOG_LEVEL_RANK[lvl] >= LOG_LEVEL_RANK.warn) limited(lvl, message, fields);
+    else line(lvl, message, fields);
+  };
+  return {
+    debug: emit("debug"),
+    info: emit("info"),
+    warn: emit("warn"),
+    error: emit("error"),
+    flush() {
+      for (const [key, kind] of kinds) summarize(key, kind);
+    },
+  };
+}
+
+/** A line's kind: its level, message and fields but the per-request ones. */
+function kindKey(level: LogLevel, message: string, fields?: Record<string, unknown>): string {
+  const rest = fields ? Object.entries(fields).filter(([k]) => !PER_REQUEST_FIELDS.has(k)) : [];
+  try {
+    return JSON.stringify([level, message, rest]);
+  } catch {
+    return `${level}\u0000${message}`;
+  }
 }

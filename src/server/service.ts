@@ -7,6 +7,7 @@ import { type Logger, silentLogger } from "../core/logger.js";
 import { createClerkSync } from "../receiver/create-clerk-sync.js";
 import type { ClerkSyncStore } from "../store/store.js";
 import { describeDatabaseUrl, type ServiceConfig } from "./config.js";
+import { redact } from "./log.js";
 
 /** A running service. */
 export interface RunningService {
@@ -19,7 +20,7 @@ export interface RunningService {
 
 /**
  * Starts the standalone service: `POST {path}` for webhooks, `GET /healthz` (the process is up),
- * `GET /readyz` (the database answers). Its receiver is built by {@link createClerkSync} from the
+ * `GET /readyz` (the database answers and takes writes: see `ClerkSyncStore.ping`). Its receiver is built by {@link createClerkSync} from the
  * receiver settings in `config`, exactly as an in-app receiver is. Checks the secrets and
  * migrates (unless `config.migrate` is false) before listening.
  *
@@ -35,7 +36,15 @@ export async function startService(
     throw new ClerkSyncError("invalid_config", "No signing secret: set CLERK_WEBHOOK_SIGNING_SECRET");
   }
   // Everything but where to listen is the receiver's: a setting added there reaches the service.
-  const { host: _host, port: _port, path: _path, ...settings } = config;
+  const {
+    host: _host,
+    port: _port,
+    path: _path,
+    headersTimeoutMs,
+    requestTimeoutMs,
+    maxConnections,
+    ...settings
+  } = config;
   const sync = createClerkSync({
     ...settings,
     logger: log,
@@ -48,14 +57,23 @@ export async function startService(
     await sync.ready();
     store = await sync.store();
   } catch (error) {
-    await sync.close();
-    await options.store?.close();
-    throw error;
+    await sync.close().catch(() => undefined);
+    await options.store?.close().catch(() => undefined);
+    throw startFailure(error, config.databaseUrl);
   }
   const webhook = toNodeListener(sync);
   let closing = false;
 
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req: IncomingMessage, res: ServerResponse) => {
+  const serverOptions = {
+    keepAliveTimeout: 65_000,
+    // A client that takes longer for its headers, or its whole request (a trickled body), gets
+    // 408 and its connection closed, so slow clients cannot hold connections and memory.
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    // How often Node looks for such requests (its default, 30 s, would let them run 30 s over).
+    connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeoutMs / 4))),
+  };
+  const server = createServer(serverOptions, (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?", 1)[0];
     if (path === config.path) {
       if (closing) {
@@ -76,12 +94,25 @@ export async function startService(
     } else if (path === "/readyz") {
       store.ping().then(
         () => sendReply(res, { status: closing ? 503 : 200, body: { status: closing ? "shutting_down" : "ready" } }),
-        () => sendReply(res, errorReply(new ClerkSyncError("store_unavailable", "The database does not answer"))),
+        (error: unknown) => {
+          // Why, for the operator (rate-limited like every repeated warning); the reply stays coded.
+          log.warn("not ready", { code: "store_unavailable", cause: describeCause(error) });
+          sendReply(
+            res,
+            errorReply(new ClerkSyncError("store_unavailable", "The database does not answer or take writes")),
+          );
+        },
       );
     } else {
       sendReply(res, errorReply(new ClerkSyncError("not_found", `No route for ${path}`)));
     }
   });
+
+  // Connections beyond the cap are closed as they arrive (Node's `drop` event); the log says so.
+  server.maxConnections = maxConnections;
+  server.on("drop", () =>
+    log.warn("connection refused: too many open connections", { max_connections: maxConnections }),
+  );
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -123,4 +154,29 @@ export async function startService(
       return closed;
     },
   };
+}
+
+/**
+ * Why the service could not start, coded: a coded error stays as it is; anything else came from
+ * opening or migrating the database (refused or unreachable server, a directory that does not
+ * exist, no permission to create tables) and is `store_unavailable`, its cause's text redacted.
+ */
+function startFailure(error: unknown, databaseUrl: string): ClerkSyncError {
+  if (error instanceof ClerkSyncError) return error;
+  const cause = error instanceof Error ? error.message || String((error as { code?: unknown }).code) : String(error);
+  return new ClerkSyncError(
+    "store_unavailable",
+    `Cannot open or migrate the database ${describeDatabaseUrl(databaseUrl)}: ${String(redact(cause))}`,
+    { cause: error },
+  );
+}
+
+/** An error and its causes as one line of text, for logs. */
+function describeCause(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 4; depth++) {
+    parts.push(e instanceof Error ? e.message || e.name : String(e));
+    e = (e as { cause?: unknown }).cause;
+  }
+  return parts.join(": ");
 }

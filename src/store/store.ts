@@ -23,7 +23,12 @@ export interface ClerkSyncStore extends SyncStore<Kysely<ClerkSyncDatabase>> {
   migrate(): Promise<MigrateResult>;
   /** Migrations not applied yet (every one on an empty database). */
   pendingMigrations(): Promise<string[]>;
-  /** Resolves when the database answers; rejects otherwise (readiness). */
+  /**
+   * Resolves when the database answers and takes writes; rejects otherwise (readiness). A write
+   * probe that commits nothing durable: SQLite rewrites `user_version` and fails while its last
+   * batch failed as a whole until the probe commits with room on the disk; network databases
+   * claim a probe delivery id in a transaction they roll back.
+   */
   ping(): Promise<void>;
   /** Closes the connection(s). */
   close(): Promise<void>;

@@ -3,15 +3,22 @@ import { isClerkSyncError } from "../../core/errors.js";
 import { resolveConfig } from "../../server/config.js";
 import { loadEnvFiles, saveDevelopmentSecret } from "../../server/env-files.js";
 import { createJsonLogger } from "../../server/log.js";
-import { startService } from "../../server/service.js";
+import { type RunningService, startService } from "../../server/service.js";
 import { COMMON_OPTIONS, type Command, commonFlags } from "../context.js";
+
+/**
+ * `serve`'s exit code when the database cannot be opened, reached or migrated at start
+ * (sysexits' EX_UNAVAILABLE): a supervisor may retry. Configuration errors exit 1.
+ */
+export const EXIT_STORE_UNAVAILABLE = 69;
 
 export const serve: Command = {
   name: "serve",
   summary: "Run the webhook service (migrates the database first)",
   usage: `clerk-sync serve [--port 3000] [--host 0.0.0.0] [--database-url file:./clerk-sync.db]
                  [--secret whsec_…] [--path /api/webhooks] [--no-migrate] [--log-level info]
-                 [--events user.*,organization.*]`,
+                 [--events user.*,organization.*] [--headers-timeout-ms 5000]
+                 [--request-timeout-ms 10000] [--max-connections 1000]`,
   async run(ctx) {
     const { values } = parseArgs({
       args: ctx.args,
@@ -22,6 +29,9 @@ export const serve: Command = {
         "log-level": { type: "string" },
         "no-migrate": { type: "boolean" },
         events: { type: "string", multiple: true },
+        "headers-timeout-ms": { type: "string" },
+        "request-timeout-ms": { type: "string" },
+        "max-connections": { type: "string" },
       },
     });
     if (values.help) {
@@ -35,6 +45,9 @@ export const serve: Command = {
     if (values["log-level"] !== undefined) flags.logLevel = values["log-level"];
     if (values["no-migrate"]) flags.migrate = false;
     if (values.events !== undefined) flags.events = values.events;
+    if (values["headers-timeout-ms"] !== undefined) flags.headersTimeoutMs = values["headers-timeout-ms"];
+    if (values["request-timeout-ms"] !== undefined) flags.requestTimeoutMs = values["request-timeout-ms"];
+    if (values["max-connections"] !== undefined) flags.maxConnections = values["max-connections"];
     const config = resolveConfig(env, flags);
     const log = createJsonLogger(config.logLevel);
     if (config.secrets.length === 0) {
@@ -54,7 +67,16 @@ export const serve: Command = {
             : ""),
       );
     }
-    const service = await startService(config, { logger: log });
+    let service: RunningService;
+    try {
+      service = await startService(config, { logger: log });
+    } catch (error) {
+      if (!isClerkSyncError(error) || error.code !== "store_unavailable") throw error;
+      // The database cannot be reached or opened: a coded line and EX_UNAVAILABLE, no stack trace.
+      log.error("start failed", { code: error.code, error: error.message });
+      ctx.stderr(`clerk-sync serve: ${error.message} [${error.code}]\n`);
+      return EXIT_STORE_UNAVAILABLE;
+    }
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         log.info("shutting down", { signal });
@@ -66,6 +88,7 @@ export const serve: Command = {
       process.once("SIGTERM", () => stop("SIGTERM"));
       process.once("SIGINT", () => stop("SIGINT"));
     });
+    log.flush(); // summaries of repeated errors still held back
     return 0;
   },
 };

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { CompiledQuery, type ControlledTransaction, type Kysely, sql } from "kysely";
 import { ClerkSyncError } from "../../core/errors.js";
 import type { DeliveryOutcome } from "../../core/schema.js";
@@ -179,6 +180,33 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
     return results;
   }
 
+  /**
+   * Readiness' write probe: a delivery's claim (the insert every delivery starts with) of an id
+   * of its own, in a transaction that is rolled back. It fails where deliveries would: no
+   * privilege to write the tables, a read-only server (a standby after a failover,
+   * `default_transaction_read_only`), a lock or statement timeout. Nothing is committed.
+   */
+  async function probeWrite(): Promise<void> {
+    const rollback = new Error("readiness probe: roll back");
+    const record = {
+      svixId: `clerk_sync_readiness_probe_${randomUUID()}`,
+      type: "clerk_sync.readiness_probe",
+      objectType: null,
+      objectId: null,
+      eventTimestamp: null,
+      receivedAt: Date.now(),
+      payload: "{}",
+    };
+    try {
+      await inTransaction(async (tx) => {
+        await tx.claimDelivery(record);
+        throw rollback;
+      });
+    } catch (error) {
+      if (error !== rollback) throw error;
+    }
+  }
+
   return {
     dialect,
     db,
@@ -192,6 +220,7 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
     async ping() {
       refuseIfClosed();
       await sql`select 1`.execute(db);
+      await probeWrite();
     },
     async close() {
       if (closed) return;

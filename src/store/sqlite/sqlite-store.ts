@@ -1,3 +1,5 @@
+import { statfsSync } from "node:fs";
+import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
 import { ClerkSyncError } from "../../core/errors.js";
@@ -67,6 +69,19 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
         );
       }
       sqlite.prepare("SELECT 1").get();
+      const refused = writer.writeFailure ?? thread?.writeFailure;
+      try {
+        probeWrite(sqlite, refused !== undefined);
+        if (refused !== undefined && onDisk) checkFreeSpace(sqlite.name);
+      } catch (error) {
+        throw new ClerkSyncError("store_unavailable", "SQLite refuses writes (read-only file or disk full?)", {
+          cause: error,
+        });
+      }
+      if (refused === undefined) return;
+      // The probe committed a write: the database takes writes again.
+      writer.clearWriteFailure();
+      thread?.clearWriteFailure();
     },
     async close() {
       if (closed) return;
@@ -92,6 +107,48 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
       return writer.run(jobs);
     },
   };
+}
+
+/**
+ * Readiness' write probe on the store's own connection: `user_version` set to its own value in
+ * a `BEGIN IMMEDIATE` transaction, a page written to the WAL and committed (not synced: it
+ * changes nothing). A connection SQLite opened read-only (the file was read-only or immutable at
+ * start) accepts `BEGIN IMMEDIATE` and refuses only the write. Another transaction holding the
+ * write lock (SQLITE_BUSY, or one of this connection's own under way) proves nothing either
+ * way: the last batch's outcome (`lastFailed`) then stands.
+ */
+function probeWrite(sqlite: Database.Database, lastFailed: boolean): void {
+  if (sqlite.inTransaction) {
+    if (lastFailed) throw new Error("The last write failed");
+    return;
+  }
+  try {
+    sqlite.exec("BEGIN IMMEDIATE");
+  } catch (error) {
+    if ((error as { code?: string }).code !== "SQLITE_BUSY") throw error;
+    if (lastFailed) throw new Error("The last write failed", { cause: error });
+    return;
+  }
+  try {
+    sqlite.pragma(`user_version = ${Number(sqlite.pragma("user_version", { simple: true }))}`);
+    sqlite.exec("COMMIT");
+  } catch (error) {
+    if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+/**
+ * Room a file system must have before a failed write counts as over: a probe's one-page commit
+ * can land in WAL space SQLite already holds while a delivery's commit still finds the disk full.
+ */
+export const MIN_FREE_BYTES_TO_RECOVER = 4 * 1024 * 1024;
+
+function checkFreeSpace(filename: string): void {
+  const { bavail, bsize } = statfsSync(dirname(filename));
+  if (bavail * bsize < MIN_FREE_BYTES_TO_RECOVER) {
+    throw new Error(`The disk holding ${filename} has less than ${MIN_FREE_BYTES_TO_RECOVER} bytes free`);
+  }
 }
 
 /** Every delivery of a batch refused: the store is closed. */

@@ -11,7 +11,7 @@ import type { DeliveryPlan, Settled } from "../../core/store-contract.js";
  * The version of the messages below. A bundled copy of clerk-sync (Next.js) starts the worker
  * from the installed package's files; should the two differ, the worker declines to run.
  */
-export const WRITER_PROTOCOL = 2;
+export const WRITER_PROTOCOL = 3;
 
 /** What the writer thread is started with. */
 export interface WriterThreadData {
@@ -27,10 +27,16 @@ export type WriterSettled =
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly cause: string };
 /**
  * Writer → main: started, or a batch's results (once durable); `unsynced`: the WAL sync failed,
- * and no commit can be made durable any more (see `WalFlusher`).
+ * and no commit can be made durable any more (see `WalFlusher`); `failed`: the batch failed as a
+ * whole, the database refused the transaction (read-only, disk full), absent when it committed.
  */
 export type WriterReply =
-  | { readonly id: number; readonly results: readonly WriterSettled[]; readonly unsynced?: string }
+  | {
+      readonly id: number;
+      readonly results: readonly WriterSettled[];
+      readonly unsynced?: string;
+      readonly failed?: string;
+    }
   | "ready";
 
 /**
@@ -75,6 +81,7 @@ export class WriterThread {
   #nextId = 0;
   #alive = true;
   #unsynced: string | undefined;
+  #writeFailure: string | undefined;
 
   private constructor(entry: URL, data: WriterThreadData) {
     const fromSource = entry.pathname.endsWith(".ts");
@@ -119,6 +126,16 @@ export class WriterThread {
     return this.#unsynced;
   }
 
+  /** Why the thread's last batch failed as a whole (see `SqliteWriter.writeFailure`), or undefined. */
+  get writeFailure(): string | undefined {
+    return this.#writeFailure;
+  }
+
+  /** Forgets the last batch's failure: a write has succeeded since. */
+  clearWriteFailure(): void {
+    this.#writeFailure = undefined;
+  }
+
   /** Lets the batches under way finish, then closes the thread's connection. */
   async close(): Promise<void> {
     // Batches handed to run() before close() are posted before "close" (same promise, earlier turn).
@@ -133,6 +150,7 @@ export class WriterThread {
   #settle(message: WriterReply): void {
     if (message === "ready") return;
     this.#unsynced ??= message.unsynced;
+    this.#writeFailure = message.failed;
     const waiting = this.#waiting.get(message.id);
     if (!waiting) return;
     this.#waiting.delete(message.id);

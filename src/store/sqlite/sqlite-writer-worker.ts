@@ -35,7 +35,9 @@ async function apply(message: Exclude<WriterRequest, "close">): Promise<void> {
   });
   const failure = writer.durabilityFailure;
   const unsynced = failure === undefined ? {} : { unsynced: String(failure) };
-  port?.postMessage({ id: message.id, results, ...unsynced } satisfies WriterReply);
+  const refused = writer.writeFailure;
+  const failed = refused === undefined ? {} : { failed: String(refused) };
+  port?.postMessage({ id: message.id, results, ...unsynced, ...failed } satisfies WriterReply);
 }
 
 port.on("message", async (message: WriterRequest) => {

@@ -50,6 +50,8 @@ export class SqliteWriter<Db> {
   /** Prepared on first use: the tables may not exist until migrate() ran. */
   #tx: SqliteTransaction<Db> | undefined;
   #transactions: Promise<void> = Promise.resolve();
+  /** Why the last batch failed as a whole (the database refused it), or undefined once one commits. */
+  #writeFailure: unknown;
 
   constructor(sqlite: Database.Database, db: Db, options: { onDisk: boolean; lockTimeoutMs: number; sync?: SyncFile }) {
     this.#sqlite = sqlite;
@@ -109,6 +111,20 @@ export class SqliteWriter<Db> {
     return this.#flusher?.failure;
   }
 
+  /**
+   * Why the last batch of deliveries failed as a whole (its transaction could not begin or
+   * commit: a read-only file, a full disk), or undefined when it committed. One delivery that
+   * fails alone in its savepoint is not the database's failure and does not count.
+   */
+  get writeFailure(): unknown {
+    return this.#writeFailure;
+  }
+
+  /** Forgets the last batch's failure: a write has succeeded since (see the store's readiness probe). */
+  clearWriteFailure(): void {
+    this.#writeFailure = undefined;
+  }
+
   /** Resolves once no transaction is under way. */
   idle(): Promise<void> {
     return this.#transactions;
@@ -151,8 +167,10 @@ export class SqliteWriter<Db> {
       await this.#beginImmediate();
       const results = await applyInSavepoints(this.#tx, this.#savepoints, deliveries);
       this.#commit.run();
+      this.#writeFailure = undefined;
       return results;
     } catch (error) {
+      this.#writeFailure = error;
       this.#tx?.forgetPending();
       if (this.#sqlite.inTransaction) this.#rollback.run();
       return deliveries.map(() => ({ ok: false, error }));

@@ -1,0 +1,84 @@
+/**
+ * The service's JSON-lines logger (src/server/log.ts): redaction, and repeated warnings and
+ * errors held back to one line and one summary per kind and window (a full disk fails every
+ * delivery; the log must not grow by a line per request).
+ */
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { createJsonLogger } from "../src/server/log.js";
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  return { lines, write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) };
+}
+
+const DISK_FULL = { code: "store_unavailable", cause: "SqliteError: database or disk is full" };
+
+describe("createJsonLogger: repeated errors", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  test("the first of a kind is written, the rest within the window become one summary line at its end", () => {
+    const { lines, write } = capture();
+    const log = createJsonLogger("info", write, { windowMs: 60_000 });
+    for (let i = 0; i < 500; i++) log.error("delivery failed", { svix_id: `msg_${i}`, ...DISK_FULL });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: "error", msg: "delivery failed", svix_id: "msg_0", ...DISK_FULL });
+
+    vi.advanceTimersByTime(60_000);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatchObject({
+      level: "error",
+      msg: "delivery failed",
+      ...DISK_FULL,
+      more_like_this: 499,
+      window_seconds: 60,
+    });
+    expect(lines[1]).not.toHaveProperty("svix_id");
+
+    // A new window: the next one is written whole again.
+    log.error("delivery failed", { svix_id: "msg_late", ...DISK_FULL });
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toMatchObject({ svix_id: "msg_late" });
+    vi.advanceTimersByTime(120_000);
+    expect(lines).toHaveLength(3); // nothing held back, no summary
+  });
+
+  test("different kinds (code, cause, message, level) are limited apart; info and debug never", () => {
+    const { lines, write } = capture();
+    const log = createJsonLogger("debug", write);
+    for (let i = 0; i < 3; i++) {
+      log.error("delivery failed", { svix_id: `a${i}`, ...DISK_FULL });
+      log.error("delivery failed", { svix_id: `b${i}`, code: "store_unavailable", cause: "SQLITE_READONLY" });
+      log.warn("delivery rejected", { svix_id: `c${i}`, code: "invalid_signature", status: 401 });
+      log.info("listening", { port: 3000 });
+      log.debug("delivery", { svix_id: `d${i}` });
+    }
+    expect(lines.filter((l) => l.level === "error")).toHaveLength(2);
+    expect(lines.filter((l) => l.level === "warn")).toHaveLength(1);
+    expect(lines.filter((l) => l.level === "info")).toHaveLength(3);
+    expect(lines.filter((l) => l.level === "debug")).toHaveLength(3);
+  });
+
+  test("flush() writes the summaries held back (at shutdown); secrets stay redacted in summaries", () => {
+    const { lines, write } = capture();
+    const log = createJsonLogger("info", write);
+    for (let i = 0; i < 4; i++) log.warn("verify failed", { svix_id: `m${i}`, detail: "whsec_abc123=" });
+    log.flush();
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatchObject({ msg: "verify failed", detail: "[redacted]", more_like_this: 3 });
+    expect(JSON.stringify(lines)).not.toContain("whsec_abc123");
+    vi.advanceTimersByTime(60_000);
+    expect(lines).toHaveLength(2);
+  });
+
+  test("windowMs 0 turns the limit off", () => {
+    const { lines, write } = capture();
+    const log = createJsonLogger("info", write, { windowMs: 0 });
+    for (let i = 0; i < 5; i++) log.error("delivery failed", { svix_id: `x${i}`, ...DISK_FULL });
+    expect(lines).toHaveLength(5);
+  });
+});
