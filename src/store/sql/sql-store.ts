@@ -3,7 +3,7 @@ import { ClerkSyncError } from "../../core/errors.js";
 import type { DeliveryOutcome } from "../../core/schema.js";
 import type { DeliveryJob, DeliveryPlan, Settled, SyncTransaction } from "../../core/store-contract.js";
 import { applyInSavepoints, type BatchDelivery, lockOrder, type Savepoints } from "../../core/sync-rules.js";
-import type { NetworkDialectSpec } from "../dialect.js";
+import { type NetworkDialectSpec, storeError } from "../dialect.js";
 import type { ClerkSyncDatabase } from "../schema/database.js";
 import { migrate, pendingMigrations } from "../schema/migrations.js";
 import type { ClerkSyncStore } from "../store.js";
@@ -97,8 +97,15 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
     const trx = await db.startTransaction().setIsolationLevel("read committed").execute();
     try {
       if (lockTimeout !== undefined) await trx.executeQuery(CompiledQuery.raw(lockTimeout));
-      const execute = async (text: string, values: readonly unknown[]) =>
-        (await trx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, [...values]))).rows;
+      // The driver's errors are coded here, before the sync rules see them (a lost race stays
+      // recognisable: it is the coded error's cause).
+      const execute = async (text: string, values: readonly unknown[]) => {
+        try {
+          return (await trx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, [...values]))).rows;
+        } catch (error) {
+          throw storeError(dialect, error);
+        }
+      };
       const result = await work(new RowLockingTransaction<Db>(writeSql, dialect.types, execute, trx), trx);
       await trx.commit().execute();
       return result;
@@ -152,6 +159,15 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
    * Any other error (the database is down) fails every delivery of the batch: 5xx, Svix retries.
    */
   async function apply(
+    deliveries: readonly BatchDelivery<Db>[],
+    plans?: readonly DeliveryPlan[],
+  ): Promise<Settled<DeliveryOutcome>[]> {
+    const results = await applyOnce(deliveries, plans);
+    return results.map((r) => (r.ok ? r : failed(storeError(dialect, r.error))));
+  }
+
+  /** {@link apply}, its errors not yet coded. */
+  async function applyOnce(
     deliveries: readonly BatchDelivery<Db>[],
     plans?: readonly DeliveryPlan[],
   ): Promise<Settled<DeliveryOutcome>[]> {
