@@ -91,6 +91,15 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
     return schema;
   }
 
+  /** `work`, its errors coded by the dialect (see `storeError`). */
+  async function coded<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw storeError(dialect, error);
+    }
+  }
+
   /** Runs `work` in one READ COMMITTED transaction with bounded lock waits: committed if it returns. */
   async function inTransaction<T>(work: (tx: SyncTransaction<Db>, trx: Trx) => Promise<T>): Promise<T> {
     refuseIfClosed();
@@ -199,12 +208,11 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
     dialect,
     db,
     maxConcurrentBatches: options.maxConcurrentBatches ?? 4,
-    async migrate() {
-      return migrate(db as Kysely<unknown>, dialect, { schema: await migrationSchema() });
-    },
-    async pendingMigrations() {
-      return pendingMigrations(db as Kysely<unknown>, dialect, { schema: await migrationSchema() });
-    },
+    // Coded like a delivery's errors: a receiver migrates on its first delivery, whose answer
+    // for an unreachable database must be store_unavailable (503), not internal_error.
+    migrate: () => coded(async () => migrate(db as Kysely<unknown>, dialect, { schema: await migrationSchema() })),
+    pendingMigrations: () =>
+      coded(async () => pendingMigrations(db as Kysely<unknown>, dialect, { schema: await migrationSchema() })),
     async ping() {
       refuseIfClosed();
       await sql`select 1`.execute(db);
