@@ -340,6 +340,9 @@ describeTarget(postgres, "poison payloads through the service over HTTP", () => 
       expect(rows.map((r) => [r.svix_id, r.status, r.error_code, r.payload === body])).toEqual([
         ["msg_http_nul", "failed", "unstorable_payload", true],
       ]);
+      const rejected = service.logs().filter((l) => l.msg === "delivery rejected" && l.code === "unstorable_payload");
+      expect(rejected.length).toBe(2);
+      expect(typeof rejected[0]?.reason).toBe("string");
       // A sound delivery after it is applied: the service is not stuck on the poison one.
       const fine = await service.post(userBody("user_http_fine"));
       expect(fine.status).toBe(200);

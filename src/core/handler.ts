@@ -163,7 +163,10 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
         const cause = error instanceof Error ? (error.cause ?? error) : error;
         log.error("delivery failed", { svix_id: svixId, code, cause: describe(cause) });
       } else {
-        log.warn("delivery rejected", { svix_id: svixId, code, status: reply.status });
+        // A refused content's reason is in the delivery log too, unless its id could not be recorded.
+        const reason =
+          code === "unstorable_payload" ? { reason: (reply.body.error as { message: string }).message } : {};
+        log.warn("delivery rejected", { svix_id: svixId, code, status: reply.status, ...reason });
       }
       return reply;
     }
