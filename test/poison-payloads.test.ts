@@ -8,14 +8,14 @@ import { randomBytes } from "node:crypto";
 import { afterAll, expect, it } from "vitest";
 import { SyncEngine } from "../src/core/engine.js";
 import { createWebhookHandler } from "../src/core/handler.js";
+import type { DeliveryPlan } from "../src/core/store-contract.js";
 import { createVerifier } from "../src/core/verify.js";
 import { generateSecret } from "../src/server/env-files.js";
-
 import { jsonText } from "../src/store/dialect.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { signDelivery } from "../src/testing/sign.js";
 import { describeTarget, mysqlTarget, postgresTarget, sqliteFileTarget } from "./helpers/databases.js";
-import { userData, userEvent } from "./helpers/events.js";
+import { userData, userEvent, userPlan } from "./helpers/events.js";
 import { cleanupServiceProcesses, startServiceProcess } from "./helpers/service-process.js";
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -252,6 +252,40 @@ for (const target of targets) {
         await store.close();
       }
     }, 120_000);
+
+    it("in a batch, a delivery whose failure cannot even be recorded fails alone; the others commit", async () => {
+      const store = await target.fresh();
+      try {
+        await store.migrate();
+        const withId = (plan: DeliveryPlan, svixId: string): DeliveryPlan => ({
+          ...plan,
+          record: { ...plan.record, svixId },
+        });
+        // A svix-id no key column takes (MySQL: 255 characters, PostgreSQL: a B-tree entry), and
+        // NUL in a name, which PostgreSQL refuses (and records).
+        const poison = withId(userPlan("user_b"), `msg_${randomText(3000)}`);
+        const nul = userPlan("user_c");
+        const nulUser = nul.mutations[0] as Extract<DeliveryPlan["mutations"][number], { op: "upsert" }>;
+        const withNul = { ...nul, mutations: [{ ...nulUser, values: { ...nulUser.values, first_name: "a\u0000b" } }] };
+        const results = await store.applyPlans([userPlan("user_a"), poison, withNul, userPlan("user_d")]);
+        const ends = results.map((r) => (r.ok ? r.value : (r.error as { code: string }).code));
+        const refuses = target.name !== "sqlite-file";
+        expect(ends).toEqual([
+          "applied",
+          refuses ? "unstorable_payload" : "applied",
+          target.name === "postgres" ? "unstorable_payload" : "applied",
+          "applied",
+        ]);
+        const users = await store.db.selectFrom("clerk_users").select("id").orderBy("id").execute();
+        expect(users.map((u) => u.id)).toEqual(
+          refuses
+            ? ["user_a", ...(target.name === "postgres" ? [] : ["user_c"]), "user_d"]
+            : ["user_a", "user_b", "user_c", "user_d"],
+        );
+      } finally {
+        await store.close();
+      }
+    });
 
     it("a bug in clerk-sync is internal_error (500), recorded with its reason, not store_unavailable", async () => {
       const store = await target.fresh();
