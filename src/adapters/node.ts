@@ -73,6 +73,7 @@ function discardRest(req: IncomingMessage, seen: number, limit: number): void {
 export function sendReply(res: ServerResponse, reply: WebhookReply, allow = "POST"): void {
   const body = JSON.stringify(reply.body);
   res.writeHead(reply.status, {
+    ...reply.headers,
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(body),
     ...(reply.status === 405 ? { allow } : {}),

@@ -29,7 +29,23 @@ export const ERROR_STATUS = {
   invalid_config: 500,
   /** A user hook threw inside the sync transaction; the transaction was rolled back. */
   hook_failed: 500,
-  /** The database failed or is unreachable; the transaction was rolled back. */
+  /**
+   * The database refused the delivery for its content (a value too long for its column or key,
+   * text or JSON it cannot hold, a number out of its range): it would be refused on every
+   * attempt, so it is a permanent 4xx, recorded as `failed` with the database's reason. The raw
+   * payload stays in the delivery row for a replay once the data (or the database) is fixed.
+   */
+  unstorable_payload: 422,
+  /**
+   * A bug in clerk-sync (a TypeError, a RangeError, …) while applying a delivery; recorded as
+   * `failed` with its reason. A 5xx, so Svix retries: a fixed version applies the retry.
+   */
+  internal_error: 500,
+  /**
+   * The database failed or is unreachable (connection refused or lost, timeouts, disk full,
+   * lock timeouts, deadlocks after the retries, "database is locked"); the transaction was
+   * rolled back. Only the database's own failures: Svix retries and the retry applies.
+   */
   store_unavailable: 503,
   /** The service is shutting down and takes no new deliveries. */
   shutting_down: 503,
@@ -73,10 +89,25 @@ export function isClerkSyncError(value: unknown, code?: ErrorCode): value is Cle
   return value instanceof ClerkSyncError && (code === undefined || value.code === code);
 }
 
-/** Wraps an unknown failure from the store as a coded error (`store_unavailable`, 503). */
+/**
+ * Codes a failure met while applying a delivery. The stores code the database's own errors
+ * (`store_unavailable`, `unstorable_payload`) before the core sees them, so anything else that
+ * is not yet a ClerkSyncError is a bug in clerk-sync: `internal_error` (500), whose message
+ * names the error so that the delivery log shows it.
+ */
 export function toStoreError(error: unknown): ClerkSyncError {
   if (isClerkSyncError(error)) return error;
-  return new ClerkSyncError("store_unavailable", "The database failed; the delivery was not applied", {
-    cause: error,
-  });
+  return new ClerkSyncError(
+    "internal_error",
+    `Internal error; the delivery was not applied (${describeError(error)})`,
+    {
+      cause: error,
+    },
+  );
+}
+
+/** `Name: message` of an error, or the value as text, bounded for the delivery log. */
+export function describeError(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }

@@ -1,5 +1,5 @@
 import type { DeliveryResult, SyncEngine } from "./engine.js";
-import { ClerkSyncError, isClerkSyncError } from "./errors.js";
+import { ClerkSyncError, toStoreError } from "./errors.js";
 import type { HeaderSource } from "./headers.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { parseEvent } from "./validate.js";
@@ -27,7 +27,17 @@ export interface WebhookInput {
 export interface WebhookReply {
   status: number;
   body: Record<string, unknown>;
+  /** Response headers to send besides `content-type` (see {@link ABORT_MESSAGE}). */
+  headers?: Record<string, string>;
 }
+
+/**
+ * Svix's delivery control (docs.svix.com/receiving/delivery-control): a response carrying
+ * `webhook-delivery: abort-message` stops the retries of the message just sent. Sent with
+ * `unstorable_payload`, whose delivery would be refused on every attempt (it stays in the
+ * delivery log, replayable).
+ */
+export const ABORT_MESSAGE = { "webhook-delivery": "abort-message" } as const;
 
 export interface WebhookHandler {
   /** Handles a request whose body the adapter already read (within `maxBodyBytes`). */
@@ -39,16 +49,17 @@ export interface WebhookHandler {
 
 /**
  * The reply for an error: its status from the one code → status table, and a JSON body with
- * the code. Unexpected errors become `store_unavailable` (503) so that Svix retries.
+ * the code. An error without a code is a bug in clerk-sync (the stores code every database
+ * failure): `internal_error` (500), so that Svix retries and a fixed version applies it.
  *
  * @example
  * const { status, body } = errorReply(new ClerkSyncError("invalid_signature", "…"));
  */
 export function errorReply(error: unknown): WebhookReply {
-  const coded = isClerkSyncError(error)
-    ? error
-    : new ClerkSyncError("store_unavailable", "Internal error; the delivery was not applied", { cause: error });
-  return { status: coded.status, body: { error: { code: coded.code, message: coded.message } } };
+  const coded = toStoreError(error);
+  const body = { error: { code: coded.code, message: coded.message } };
+  if (coded.code === "unstorable_payload") return { status: coded.status, body, headers: { ...ABORT_MESSAGE } };
+  return { status: coded.status, body };
 }
 
 /**
@@ -152,7 +163,10 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
         const cause = error instanceof Error ? (error.cause ?? error) : error;
         log.error("delivery failed", { svix_id: svixId, code, cause: describe(cause) });
       } else {
-        log.warn("delivery rejected", { svix_id: svixId, code, status: reply.status });
+        // A refused content's reason is in the delivery log too, unless its id could not be recorded.
+        const reason =
+          code === "unstorable_payload" ? { reason: (reply.body.error as { message: string }).message } : {};
+        log.warn("delivery rejected", { svix_id: svixId, code, status: reply.status, ...reason });
       }
       return reply;
     }
@@ -175,7 +189,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       }
       return Response.json(reply.body, {
         status: reply.status,
-        headers: reply.status === 405 ? { allow: "POST" } : undefined,
+        headers: { ...reply.headers, ...(reply.status === 405 ? { allow: "POST" } : {}) },
       });
     },
   };

@@ -5,10 +5,17 @@
  * thread), the network stores' job-by-job path, and the set-based batches (which run them
  * against rows read beforehand, recording the writes instead of making them).
  */
-import { toStoreError } from "./errors.js";
+import { type ClerkSyncError, toStoreError } from "./errors.js";
 import type { Mutation } from "./mappers.js";
 import type { DeliveryOutcome, DeliveryStatus } from "./schema.js";
-import type { Awaitable, DeliveryPlan, EntityState, Settled, SyncTransaction } from "./store-contract.js";
+import type {
+  Awaitable,
+  DeliveryPlan,
+  DeliveryRecord,
+  EntityState,
+  Settled,
+  SyncTransaction,
+} from "./store-contract.js";
 
 /** What the version guard decides for one mutation against the stored row's state. */
 export type MutationOutcome = "applied" | "stale";
@@ -118,11 +125,48 @@ export async function applyInSavepoints<Db>(
       if (poisons(error)) throw error;
       await savepoints.rollback();
       const coded = toStoreError(error);
-      await tx.recordFailure(plan.record, { code: coded.code, message: coded.message });
-      results[index] = { ok: false, error };
+      // Recorded in a savepoint of its own: a record the database refuses too (a delivery id or
+      // object id too long for its key) must not abort the others' transaction. Such a delivery
+      // still gets its coded answer; only its row is missing from the log.
+      await recordFailure(tx, savepoints, plan.record, coded, poisons);
+      results[index] = { ok: false, error: coded };
     }
   }
   return results;
+}
+
+/**
+ * Records a failed delivery, each attempt in a savepoint of its own, so that a record the
+ * database refuses too cannot abort the transaction the batch's other deliveries share. When
+ * the record is refused (an object id longer than the key column, an event time out of the
+ * column's range), it is recorded once more without `object_type`, `object_id` and
+ * `event_timestamp` (the raw payload, which holds them, stays whole); when even that is refused
+ * (a delivery id or type the key column cannot hold) the delivery keeps its coded answer but
+ * has no row in the log.
+ */
+async function recordFailure<Db>(
+  tx: SyncTransaction<Db>,
+  savepoints: Savepoints,
+  record: DeliveryRecord,
+  coded: ClerkSyncError,
+  poisons: (error: unknown) => boolean,
+): Promise<void> {
+  const bare = { ...record, objectType: null, objectId: null, eventTimestamp: null };
+  const attempts: [DeliveryRecord, string][] = [
+    [record, coded.message],
+    [bare, `(object_type, object_id and event_timestamp left empty: the database refused them too) ${coded.message}`],
+  ];
+  for (const [attempt, message] of attempts) {
+    await savepoints.open();
+    try {
+      await tx.recordFailure(attempt, { code: coded.code, message });
+      await savepoints.release();
+      return;
+    } catch (error) {
+      if (poisons(error)) throw error;
+      await savepoints.rollback();
+    }
+  }
 }
 
 /**

@@ -9,7 +9,12 @@ type Check = (value: unknown) => boolean;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const str: Check = (v) => typeof v === "string";
 const nonEmpty: Check = (v) => typeof v === "string" && v.length > 0;
-const num: Check = (v) => typeof v === "number" && Number.isFinite(v);
+/**
+ * Every number clerk-sync stores is a time or version in ms, kept in a bigint column: a safe
+ * integer. A fraction would be rounded by MySQL and refused by PostgreSQL; beyond 2^53 JSON.parse
+ * already changed the value. Either would be stored altered, or fail on every attempt.
+ */
+const num: Check = (v) => Number.isSafeInteger(v);
 const bool: Check = (v) => typeof v === "boolean";
 const obj: Check = isObject;
 const arr: Check = Array.isArray;
@@ -22,7 +27,7 @@ const optional = orNull;
 const NAMES = new Map<Check, string>([
   [str, "a string"],
   [nonEmpty, "a non-empty string"],
-  [num, "a number"],
+  [num, "a whole number within ±2^53"],
   [bool, "a boolean"],
   [obj, "an object"],
   [arr, "an array"],
@@ -185,7 +190,7 @@ export function validateEvent(value: unknown): ParsedEvent {
     throw new ClerkSyncError("invalid_payload", "The event has no object `data`");
   }
   if (!num(timestamp) || (timestamp as number) < 0) {
-    throw new ClerkSyncError("invalid_payload", "The event has no numeric `timestamp`");
+    throw new ClerkSyncError("invalid_payload", "The event has no `timestamp` that is a whole number within 2^53");
   }
   if (!isKnownEventType(type)) {
     return { known: false, event: value as unknown as UnknownClerkEvent };

@@ -1,3 +1,4 @@
+import { ClerkSyncError, describeError, isClerkSyncError } from "../core/errors.js";
 import type { ColumnType } from "../core/schema.js";
 
 /** The databases clerk-sync supports (MariaDB is `mysql`). */
@@ -106,6 +107,70 @@ export interface DialectSpec {
    * wait timeout, a busy database) and the whole transaction may succeed if run again.
    */
   isTransient(error: unknown): boolean;
+  /**
+   * What a driver error says, by the driver's codes, in one place per dialect:
+   * - `transient`: a lost race (see `isTransient`); run again, then `store_unavailable` (503);
+   * - `unavailable`: the database's own failure (connection refused or lost, timeouts, disk
+   *   full, read-only, I/O errors, missing tables): `store_unavailable` (503), Svix retries;
+   * - `refused`: the database refuses this delivery's content (value too long, text or JSON it
+   *   cannot hold, number out of range, index entry too large, a NOT NULL or CHECK
+   *   constraint): the same on every attempt, so `unstorable_payload` (422);
+   * - `unknown`: not a database error the dialect knows (see {@link storeError}).
+   */
+  classify(error: unknown): ErrorClass;
+}
+
+/** See {@link DialectSpec.classify}. */
+export type ErrorClass = "transient" | "unavailable" | "refused" | "unknown";
+
+/** JavaScript's own error types: thrown without a driver code, they are bugs, not the database's failures. */
+const PROGRAMMING_ERRORS: readonly (abstract new (...args: never[]) => Error)[] = [
+  TypeError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  EvalError,
+  URIError,
+];
+
+/**
+ * A failure met while writing deliveries, coded for the core: the store calls this on every
+ * error before the core sees it. A ClerkSyncError stays as it is; otherwise the dialect's
+ * {@link DialectSpec.classify} decides: `refused` → `unstorable_payload` (422) with the
+ * database's reason, `transient`/`unavailable` → `store_unavailable` (503); an error the
+ * dialect does not know is `internal_error` (500) when it is one of JavaScript's own types
+ * without a driver code (a bug in clerk-sync), else `store_unavailable` (a driver's or pool's
+ * error without a code, such as a lost connection). The original error stays the `cause`, so
+ * `isTransient` still finds a lost race in the cause chain.
+ */
+export function storeError(dialect: Pick<DialectSpec, "classify">, error: unknown): ClerkSyncError {
+  if (isClerkSyncError(error)) return error;
+  switch (dialect.classify(error)) {
+    case "refused":
+      return new ClerkSyncError(
+        "unstorable_payload",
+        `The database refused the delivery's content; it is not applied and will not be on a retry (${describeError(error)})`,
+        { cause: error },
+      );
+    case "transient":
+    case "unavailable":
+      return new ClerkSyncError("store_unavailable", "The database failed; the delivery was not applied", {
+        cause: error,
+      });
+    default: {
+      const coded = errorField(error, "code") !== undefined || errorField(error, "errno") !== undefined;
+      if (!coded && PROGRAMMING_ERRORS.some((type) => error instanceof type)) {
+        return new ClerkSyncError(
+          "internal_error",
+          `Internal error; the delivery was not applied (${describeError(error)})`,
+          { cause: error },
+        );
+      }
+      return new ClerkSyncError("store_unavailable", "The database failed; the delivery was not applied", {
+        cause: error,
+      });
+    }
+  }
 }
 
 /** A dialect of a network database, with its session policy. */
@@ -117,13 +182,84 @@ export interface NetworkDialectSpec extends DialectSpec {
 export function encodeValue(type: ColumnType, value: unknown, booleanAsInt: boolean): unknown {
   if (value === undefined || value === null) return null;
   switch (type) {
+    case "text":
+      return typeof value === "string" ? storableText(value) : value;
     case "json":
-      return JSON.stringify(value);
+      return jsonText(value);
     case "bool":
       return booleanAsInt ? (value ? 1 : 0) : Boolean(value);
     default:
       return value;
   }
+}
+
+/** An unpaired UTF-16 surrogate: a code unit no UTF-8 text can hold. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * `text` itself, if a database's text column can hold it. A string with an unpaired surrogate
+ * (JSON allows `"\ud800"`) cannot be encoded as UTF-8: the drivers would write U+FFFD instead,
+ * silently. It is refused as `unstorable_payload` (422) on every database. (JSON columns keep
+ * it as the escape `\ud800` where the database stores JSON as text: SQLite; PostgreSQL's jsonb
+ * and MariaDB's JSON_VALID refuse it.)
+ */
+export function storableText(text: string): string {
+  if (LONE_SURROGATE.test(text)) {
+    throw new ClerkSyncError(
+      "unstorable_payload",
+      "A text value holds an unpaired UTF-16 surrogate (such as \\ud800), which no database text can hold",
+    );
+  }
+  return text;
+}
+
+/**
+ * `JSON.stringify(value)`, also for values nested deeper than its recursion can go (JSON.parse
+ * reads any depth, JSON.stringify overflows the stack at a few thousand levels): past that, the
+ * same text is written by a loop. For values JSON.parse produced (no `toJSON`, no `undefined`).
+ *
+ * @example
+ * jsonText(JSON.parse("[".repeat(10_000) + "]".repeat(10_000))); // the same text back
+ */
+export function jsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+  }
+  const out: string[] = [];
+  // Work items: a value to write, or literal text (a closing bracket, a comma, a key).
+  const stack: ({ text: string } | { value: unknown })[] = [{ value }];
+  while (stack.length > 0) {
+    const item = stack.pop() as { text: string } | { value: unknown };
+    if ("text" in item) {
+      out.push(item.text);
+      continue;
+    }
+    const v = item.value;
+    if (Array.isArray(v)) {
+      const items: ({ text: string } | { value: unknown })[] = [{ text: "[" }];
+      v.forEach((element, i) => {
+        if (i > 0) items.push({ text: "," });
+        items.push({ value: element === undefined ? null : element });
+      });
+      items.push({ text: "]" });
+      for (let i = items.length - 1; i >= 0; i--) stack.push(items[i] as { text: string } | { value: unknown });
+    } else if (typeof v === "object" && v !== null) {
+      const items: ({ text: string } | { value: unknown })[] = [{ text: "{" }];
+      let first = true;
+      for (const [key, member] of Object.entries(v)) {
+        if (member === undefined) continue;
+        items.push({ text: `${first ? "" : ","}${JSON.stringify(key)}:` }, { value: member });
+        first = false;
+      }
+      items.push({ text: "}" });
+      for (let i = items.length - 1; i >= 0; i--) stack.push(items[i] as { text: string } | { value: unknown });
+    } else {
+      out.push(JSON.stringify(v) ?? "null");
+    }
+  }
+  return out.join("");
 }
 
 const doubleQuote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;

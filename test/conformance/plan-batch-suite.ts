@@ -157,7 +157,7 @@ export function describePlanBatchConformance(stores: {
       "applied",
       "applied",
     ];
-    const seeded = ["applied", "applied", "applied", "applied", "applied", "applied", "store_unavailable"];
+    const seeded = ["applied", "applied", "applied", "applied", "applied", "applied", "unstorable_payload"];
     expect(await apply(store, seed)).toEqual(seeded);
     expect(await apply(reference, seed, true)).toEqual(seeded);
 
@@ -228,14 +228,14 @@ export function describePlanBatchConformance(stores: {
       plan("msg_b", [user("user_b", 1, "B", [email("e_b", "user_b", true, null)])]),
       plan("msg_c", [entity("clerk_organizations", "org_c", 1, "C")]),
     ]);
-    expect(results).toEqual(["applied", "store_unavailable", "applied"]);
+    expect(results).toEqual(["applied", "unstorable_payload", "applied"]);
     expect((await rows(store, "clerk_users")).map((r) => r.id)).toEqual(["user_a"]);
     expect((await rows(store, "clerk_user_email_addresses")).map((r) => r.id)).toEqual(["e_a"]);
     expect((await rows(store, "clerk_organizations")).map((r) => r.id)).toEqual(["org_c"]);
     const deliveries = await rows(store, "clerk_webhook_events");
     expect(deliveries.map((r) => [r.svix_id, r.status, r.error_code])).toEqual([
       ["msg_a", "applied", null],
-      ["msg_b", "failed", "store_unavailable"],
+      ["msg_b", "failed", "unstorable_payload"],
       ["msg_c", "applied", null],
     ]);
     // The failed delivery's retry goes set-based again, and applies.

@@ -316,7 +316,7 @@ export function describeStoreConformance(target: StoreTarget): void {
         "applied",
         "duplicate",
         "stale",
-        "store_unavailable",
+        "unstorable_payload",
         "ignored",
       ]);
       expect(await rows(store, "clerk_users")).toMatchObject([
@@ -329,7 +329,7 @@ export function describeStoreConformance(target: StoreTarget): void {
       expect(deliveries.map((r) => [r.svix_id, r.status, r.error_code])).toEqual([
         ["msg_p1", "applied", null],
         ["msg_p2", "stale", null],
-        ["msg_p3", "failed", "store_unavailable"],
+        ["msg_p3", "failed", "unstorable_payload"],
         ["msg_p4", "ignored", null],
       ]);
       expect(Number(deliveries[0]?.delivery_count)).toBe(2);

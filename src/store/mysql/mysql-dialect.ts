@@ -2,6 +2,18 @@ import { encodeValue, errorField, type NetworkDialectSpec } from "../dialect.js"
 
 /** ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT, ER_CHECKREAD (MariaDB's snapshot isolation). */
 const TRANSIENT = new Set([1213, 1205, 1020]);
+/**
+ * Errnos of content the server refuses, the same on every attempt: 1406 data too long (an id
+ * over the 255 characters of a key column), 1366 incorrect string value, 1264 out of range,
+ * 1292 / 1265 / 1367 a value truncated or illegal for its type, 1690 BIGINT out of range,
+ * 1048 NOT NULL, 3140-3157 invalid JSON (MySQL), 3819 CHECK (MySQL), 4025 CHECK (MariaDB:
+ * its JSON columns are LONGTEXT checked by JSON_VALID, which refuses JSON nested 32 or more
+ * levels deep), 1118 row size too large, 1153 / 1301 a value over max_allowed_packet.
+ */
+const REFUSED = new Set([
+  1406, 1366, 1264, 1292, 1265, 1367, 1690, 1048, 3140, 3141, 3142, 3143, 3144, 3145, 3146, 3147, 3148, 3149, 3150,
+  3151, 3152, 3153, 3154, 3155, 3156, 3157, 3819, 4025, 1118, 1153, 1301,
+]);
 const backtick = (identifier: string) => `\`${identifier.replaceAll("`", "``")}\``;
 const lockTimeout = (ms: number) => `SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil(ms / 1000))}`;
 
@@ -58,4 +70,14 @@ export const MYSQL: NetworkDialectSpec = {
     lockTimeoutQuery: () => undefined,
   },
   isTransient: (error) => TRANSIENT.has(errorField(error, "errno") as number),
+  classify(error) {
+    const errno = errorField(error, "errno");
+    // mysql2 gives server errors a numeric errno and a `sqlState`; node's socket errors (ECONNREFUSED) a `code` only.
+    if (typeof errno === "number") {
+      if (TRANSIENT.has(errno)) return "transient";
+      if (REFUSED.has(errno)) return "refused";
+      return "unavailable";
+    }
+    return errorField(error, "code") === undefined ? "unknown" : "unavailable";
+  },
 };

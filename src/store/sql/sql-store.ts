@@ -4,7 +4,7 @@ import { ClerkSyncError } from "../../core/errors.js";
 import type { DeliveryOutcome } from "../../core/schema.js";
 import type { DeliveryJob, DeliveryPlan, Settled, SyncTransaction } from "../../core/store-contract.js";
 import { applyInSavepoints, type BatchDelivery, lockOrder, type Savepoints } from "../../core/sync-rules.js";
-import type { NetworkDialectSpec } from "../dialect.js";
+import { type NetworkDialectSpec, storeError } from "../dialect.js";
 import type { ClerkSyncDatabase } from "../schema/database.js";
 import { migrate, pendingMigrations } from "../schema/migrations.js";
 import type { ClerkSyncStore } from "../store.js";
@@ -92,14 +92,30 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
     return schema;
   }
 
+  /** `work`, its errors coded by the dialect (see `storeError`). */
+  async function coded<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw storeError(dialect, error);
+    }
+  }
+
   /** Runs `work` in one READ COMMITTED transaction with bounded lock waits: committed if it returns. */
   async function inTransaction<T>(work: (tx: SyncTransaction<Db>, trx: Trx) => Promise<T>): Promise<T> {
     refuseIfClosed();
     const trx = await db.startTransaction().setIsolationLevel("read committed").execute();
     try {
       if (lockTimeout !== undefined) await trx.executeQuery(CompiledQuery.raw(lockTimeout));
-      const execute = async (text: string, values: readonly unknown[]) =>
-        (await trx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, [...values]))).rows;
+      // The driver's errors are coded here, before the sync rules see them (a lost race stays
+      // recognisable: it is the coded error's cause).
+      const execute = async (text: string, values: readonly unknown[]) => {
+        try {
+          return (await trx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, [...values]))).rows;
+        } catch (error) {
+          throw storeError(dialect, error);
+        }
+      };
       const result = await work(new RowLockingTransaction<Db>(writeSql, dialect.types, execute, trx), trx);
       await trx.commit().execute();
       return result;
@@ -153,6 +169,15 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
    * Any other error (the database is down) fails every delivery of the batch: 5xx, Svix retries.
    */
   async function apply(
+    deliveries: readonly BatchDelivery<Db>[],
+    plans?: readonly DeliveryPlan[],
+  ): Promise<Settled<DeliveryOutcome>[]> {
+    const results = await applyOnce(deliveries, plans);
+    return results.map((r) => (r.ok ? r : failed(storeError(dialect, r.error))));
+  }
+
+  /** {@link apply}, its errors not yet coded. */
+  async function applyOnce(
     deliveries: readonly BatchDelivery<Db>[],
     plans?: readonly DeliveryPlan[],
   ): Promise<Settled<DeliveryOutcome>[]> {
@@ -211,12 +236,11 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
     dialect,
     db,
     maxConcurrentBatches: options.maxConcurrentBatches ?? 4,
-    async migrate() {
-      return migrate(db as Kysely<unknown>, dialect, { schema: await migrationSchema() });
-    },
-    async pendingMigrations() {
-      return pendingMigrations(db as Kysely<unknown>, dialect, { schema: await migrationSchema() });
-    },
+    // Coded like a delivery's errors: a receiver migrates on its first delivery, whose answer
+    // for an unreachable database must be store_unavailable (503), not internal_error.
+    migrate: () => coded(async () => migrate(db as Kysely<unknown>, dialect, { schema: await migrationSchema() })),
+    pendingMigrations: () =>
+      coded(async () => pendingMigrations(db as Kysely<unknown>, dialect, { schema: await migrationSchema() })),
     async ping() {
       refuseIfClosed();
       await sql`select 1`.execute(db);

@@ -1,5 +1,14 @@
 import { type DialectSpec, encodeValue, errorField, ON_CONFLICT_SYNTAX } from "../dialect.js";
 
+/**
+ * better-sqlite3's extended result codes for content SQLite refuses, the same on every attempt:
+ * a string or blob over SQLITE_MAX_LENGTH, a NOT NULL or CHECK constraint, a datatype
+ * mismatch. Every other `SQLITE_*` code (SQLITE_FULL, SQLITE_IOERR_*, SQLITE_READONLY_*,
+ * SQLITE_CANTOPEN, SQLITE_CORRUPT, SQLITE_BUSY past its wait, "no such table", …) is the
+ * database's own failure.
+ */
+const REFUSED = new Set(["SQLITE_TOOBIG", "SQLITE_CONSTRAINT_NOTNULL", "SQLITE_CONSTRAINT_CHECK", "SQLITE_MISMATCH"]);
+
 /** SQLite: one writer at a time (BEGIN IMMEDIATE takes the database's write lock). */
 export const SQLITE: DialectSpec = {
   name: "sqlite",
@@ -30,4 +39,10 @@ export const SQLITE: DialectSpec = {
     maxBinds: 32_766,
   },
   isTransient: (error) => errorField(error, "code") === "SQLITE_BUSY",
+  classify(error) {
+    const code = errorField(error, "code");
+    if (typeof code !== "string" || !code.startsWith("SQLITE_")) return "unknown";
+    if (code === "SQLITE_BUSY") return "transient";
+    return REFUSED.has(code) ? "refused" : "unavailable";
+  },
 };

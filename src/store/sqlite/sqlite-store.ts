@@ -2,9 +2,10 @@ import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
-import { ClerkSyncError } from "../../core/errors.js";
+import { ClerkSyncError, describeError } from "../../core/errors.js";
 import type { DeliveryOutcome } from "../../core/schema.js";
 import type { DeliveryJob, DeliveryPlan, Settled } from "../../core/store-contract.js";
+import { storeError } from "../dialect.js";
 import type { ClerkSyncDatabase } from "../schema/database.js";
 import { migrate, pendingMigrations } from "../schema/migrations.js";
 import type { ClerkSyncStore } from "../store.js";
@@ -36,8 +37,17 @@ export interface SqliteStoreOptions {
  * await store.migrate();
  */
 export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
-  const sqlite = new Database(options.filename);
-  const onDisk = configureSqlite(sqlite);
+  let sqlite: Database.Database;
+  let onDisk: boolean;
+  try {
+    sqlite = new Database(options.filename);
+    onDisk = configureSqlite(sqlite);
+  } catch (cause) {
+    // better-sqlite3 throws a TypeError for a missing directory: the database's failure, not a bug.
+    throw new ClerkSyncError("store_unavailable", `The SQLite database could not be opened (${describeError(cause)})`, {
+      cause,
+    });
+  }
   const lockTimeoutMs = options.busyTimeoutMs ?? 5000;
   const checkpointer = onDisk ? startCheckpointer(sqlite.name) : undefined;
   const db = new Kysely<ClerkSyncDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
@@ -52,7 +62,13 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
     db: db,
     // BEGIN IMMEDIATE takes SQLite's write lock: concurrent processes migrate one at a time,
     // and the later ones find the work done.
-    migrate: () => writer.exclusive(() => migrate(db as Kysely<unknown>, SQLITE, { inOuterTransaction: true })),
+    migrate: () =>
+      writer
+        .exclusive(() => migrate(db as Kysely<unknown>, SQLITE, { inOuterTransaction: true }))
+        .catch((error: unknown) => {
+          // A receiver migrates on its first delivery: a read-only or full disk answers 503.
+          throw storeError(SQLITE, error);
+        }),
     transaction: (work) => {
       if (closed) return Promise.reject(new ClerkSyncError("store_unavailable", "The store is closed"));
       return writer.exclusive(work);

@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import type { DeliveryStatus, EntityTableName } from "../../core/schema.js";
 import type { ClaimResult, DeliveryRecord, EntityState } from "../../core/store-contract.js";
+import { storeError } from "../dialect.js";
 import { type Row, SqlTransaction } from "../write/sql-transaction.js";
 import { deliveryRow } from "../write/write-rows.js";
 import { WriteSql } from "../write/write-sql.js";
@@ -22,13 +23,18 @@ export class SqliteTransaction<Db> extends SqlTransaction<Db> {
     const prepared = new Map<string, PreparedStatement>();
     const execute = (text: string, values: readonly unknown[]): Row[] => {
       let statement = prepared.get(text);
-      if (statement === undefined) {
-        statement = sqlite.prepare(text);
-        prepared.set(text, statement);
+      try {
+        if (statement === undefined) {
+          statement = sqlite.prepare(text);
+          prepared.set(text, statement);
+        }
+        if (statement.reader) return statement.all(values) as Row[];
+        statement.run(values);
+        return [];
+      } catch (error) {
+        // Coded here, before the sync rules see it (see SQLITE.classify).
+        throw storeError(SQLITE, error);
       }
-      if (statement.reader) return statement.all(values) as Row[];
-      statement.run(values);
-      return [];
     };
     super(new WriteSql(SQLITE.syntax), SQLITE.types, execute, db);
   }

@@ -117,7 +117,15 @@ export class WriterThread {
     return new Promise((resolve, reject) => {
       if (this.#waiting.size === 0) this.#worker.ref(); // a batch under way keeps the process alive
       this.#waiting.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, plans } satisfies WriterRequest);
+      try {
+        this.#worker.postMessage({ id, plans } satisfies WriterRequest);
+      } catch {
+        // A plan the structured clone cannot copy (JSON nested deeper than its recursion goes):
+        // this batch is written in-thread instead, where nothing is copied.
+        this.#waiting.delete(id);
+        if (this.#waiting.size === 0) this.#worker.unref();
+        resolve(undefined);
+      }
     });
   }
 

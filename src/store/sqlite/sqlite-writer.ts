@@ -2,6 +2,8 @@ import type Database from "better-sqlite3";
 import type { DeliveryOutcome } from "../../core/schema.js";
 import type { Settled } from "../../core/store-contract.js";
 import { applyInSavepoints, type BatchDelivery, type Savepoints } from "../../core/sync-rules.js";
+import { storeError } from "../dialect.js";
+import { SQLITE } from "./sqlite-dialect.js";
 import { type SyncFile, WalFlusher } from "./sqlite-durability.js";
 import { SqliteTransaction } from "./sqlite-transaction.js";
 
@@ -103,7 +105,9 @@ export class SqliteWriter<Db> {
     return this.#locked(
       () => this.#transaction(deliveries),
       (results) => results.some((r) => r.ok),
-    ).catch((error: unknown) => deliveries.map(() => ({ ok: false, error })));
+    )
+      .catch((error: unknown) => deliveries.map((): Settled<DeliveryOutcome> => ({ ok: false, error })))
+      .then((results) => results.map((r) => (r.ok ? r : { ok: false, error: storeError(SQLITE, r.error) })));
   }
 
   /** Why commits can no longer be made durable (a failed WAL sync), or undefined. */

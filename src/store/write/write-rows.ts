@@ -11,7 +11,7 @@ import {
   type EntityTableName,
 } from "../../core/schema.js";
 import type { DeliveryRecord } from "../../core/store-contract.js";
-import type { DialectTypes } from "../dialect.js";
+import { type DialectTypes, storableText } from "../dialect.js";
 
 /**
  * Marks a delivery row claimed by a transaction still in progress. Never committed: the job
@@ -78,7 +78,7 @@ export function entityRow(
   version: number,
   values: Record<string, unknown>,
 ): unknown[] {
-  const row: unknown[] = [id, version];
+  const row: unknown[] = [storableText(id), version];
   for (const [name, type] of Object.entries(ENTITY_TABLES[table].columns)) {
     row.push(encodeEntityValue(types, name, type, values[name]));
   }
