@@ -375,7 +375,9 @@ describeTarget(postgres, "poison payloads through the service over HTTP", () => 
         ["msg_http_nul", "failed", "unstorable_payload", true],
       ]);
       const rejected = service.logs().filter((l) => l.msg === "delivery rejected" && l.code === "unstorable_payload");
-      expect(rejected.length).toBe(2);
+      // The first attempt is logged in full; its identical repeat is held by the service's logger
+      // and summed up later (`more_like_this`, docs/configuration.md#logs).
+      expect(rejected.length).toBe(1);
       expect(typeof rejected[0]?.reason).toBe("string");
       // A sound delivery after it is applied: the service is not stuck on the poison one.
       const fine = await service.post(userBody("user_http_fine"));
