@@ -13,9 +13,9 @@ import type { Kysely } from "kysely";
 import type { ClerkApiClient } from "../clerk-api/client.js";
 import type { OffsetCursor, UsersCursor, WalkPage } from "../clerk-api/walk.js";
 import { ClerkSyncError, isClerkSyncError } from "../core/errors.js";
-import { mapSnapshot, type SnapshotKind } from "../core/mappers.js";
+import { type Mutation, mapSnapshot, type SnapshotKind } from "../core/mappers.js";
 import type { SyncRunStatus } from "../core/schema.js";
-import { applySnapshot, type SnapshotOutcome } from "../core/sync-rules.js";
+
 import type { ClerkSyncDatabase } from "../store/schema/database.js";
 import type { ClerkSyncStore } from "../store/store.js";
 
@@ -173,21 +173,24 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
       for await (const page of readAhead(walk(client, kind, pageSize, cursor))) {
         // A page read after the stop was asked for is not written: the run resumes before it.
         if (options.signal?.aborted) return result("aborted");
-        const counts = await store.transaction(async (tx) => {
-          // Safe to repeat (a network store retries a lost race): counts start from the committed run each time.
-          const pageCounts = zero();
-          for (const item of page.items) {
-            const outcome = await applyObject(tx, kind, item as unknown as Record<string, unknown>, hard);
-            pageCounts[outcome === "inserted" ? "inserted" : outcome]++;
-          }
-          const next = { ...entry, ...add(entry, pageCounts) };
-          await saveRun(tx.db, run.id, {
-            current: kind,
-            cursor: page.cursor,
-            counts: { ...run.counts, [kind]: next },
-            updated_at: now(),
-          });
-          return next;
+        // One transaction for the page and its checkpoint (set-based on PostgreSQL and MySQL).
+        // The checkpoint may run more than once (a page that fell back to row by row): its
+        // counts start from the committed run each time.
+        const { mutations, firsts } = pageMutations(kind, page.items as unknown as Record<string, unknown>[]);
+        let counts = entry;
+        await store.applySnapshots(mutations, {
+          hard,
+          checkpoint: async (outcomes, db) => {
+            const pageCounts = zero();
+            for (const first of firsts) pageCounts[outcomes[first] ?? "unchanged"]++;
+            counts = { ...entry, ...add(entry, pageCounts) };
+            await saveRun(db, run.id, {
+              current: kind,
+              cursor: page.cursor,
+              counts: { ...run.counts, [kind]: counts },
+              updated_at: now(),
+            });
+          },
         });
         Object.assign(entry, counts);
         run.cursor = page.cursor;
@@ -229,22 +232,18 @@ function add(a: BackfillCounts, b: BackfillCounts): BackfillCounts {
 }
 
 /**
- * Writes one API object: every mutation its snapshot maps to, through the version guard and the
- * tombstone rules. The object counts as its own row's outcome (the first mutation).
+ * A page's mutations (each API object's snapshot, through the version guard and the tombstone
+ * rules) and, for each object, the index of its first mutation: an object counts as the outcome
+ * of its own row.
  */
-async function applyObject(
-  tx: Parameters<Parameters<ClerkSyncStore["transaction"]>[0]>[0],
-  kind: BackfillKind,
-  item: Record<string, unknown>,
-  hard: boolean,
-): Promise<SnapshotOutcome> {
-  let outcome: SnapshotOutcome = "unchanged";
-  const mutations = mapSnapshot(SNAPSHOT_KIND[kind], item);
-  for (let i = 0; i < mutations.length; i++) {
-    const applied = await applySnapshot(tx, mutations[i] as (typeof mutations)[number], hard);
-    if (i === 0) outcome = applied;
+function pageMutations(kind: BackfillKind, items: readonly Record<string, unknown>[]) {
+  const mutations: Mutation[] = [];
+  const firsts: number[] = [];
+  for (const item of items) {
+    firsts.push(mutations.length);
+    mutations.push(...mapSnapshot(SNAPSHOT_KIND[kind], item));
   }
-  return outcome;
+  return { mutations, firsts };
 }
 
 function walk(

@@ -533,6 +533,64 @@ export function describeStoreConformance(target: StoreTarget): void {
       ]);
     });
 
+    it("applySnapshots: a page's outcomes are applySnapshot's, its checkpoint commits with it, a failing one leaves nothing", async () => {
+      await inTx(store, async (tx) => {
+        await tx.upsertEntity("clerk_users", "user_a", 100, userValues("A"));
+        await tx.upsertEntity("clerk_users", "user_old", 300, userValues("Newer"));
+        await tx.upsertEntity("clerk_users", "user_same", 50, userValues("Same"));
+        await tx.upsertEntity("clerk_users", "user_dead", 100, userValues("Dead"));
+        await tx.markDeleted("clerk_users", "user_dead", 500, false);
+      });
+      const page = [
+        userUpsert("user_new", 10, "New"),
+        userUpsert("user_a", 200, "A2"),
+        userUpsert("user_old", 100, "Older"),
+        userUpsert("user_same", 50, "Same"),
+        userUpsert("user_dead", 400, "Back?"),
+      ];
+      const outcomes = await store.applySnapshots(page, {
+        hard: false,
+        checkpoint: async (seen, db) => {
+          await db
+            .insertInto("clerk_sync_runs")
+            .values({
+              id: "run_checkpoint",
+              kind: "backfill",
+              objects: "users",
+              status: "running",
+              current: "users",
+              cursor: null,
+              counts: JSON.stringify({ seen: seen.length }),
+              started_at: 1,
+              updated_at: 1,
+              finished_at: null,
+              error_code: null,
+              error_message: null,
+            })
+            .execute();
+        },
+      });
+      expect(outcomes).toEqual(["inserted", "updated", "stale", "unchanged", "stale"]);
+      const users = await rows(store, "clerk_users");
+      expect(users.map((u) => [u.id, u.first_name, Number(u.version), u.deleted_at === null])).toEqual([
+        ["user_a", "A2", 200, true],
+        ["user_dead", "Back?", 400, false], // newer data, still deleted (the soft tombstone rule)
+        ["user_new", "New", 10, true],
+        ["user_old", "Newer", 300, true],
+        ["user_same", "Same", 50, true],
+      ]);
+      expect((await rows(store, "clerk_sync_runs")).map((r) => r.id)).toEqual(["run_checkpoint"]);
+
+      const failing = store.applySnapshots([userUpsert("user_z", 10, "Z")], {
+        hard: false,
+        checkpoint: async () => {
+          throw new Error("checkpoint failed");
+        },
+      });
+      await expect(failing).rejects.toBeDefined();
+      expect((await rows(store, "clerk_users")).map((u) => u.id)).not.toContain("user_z");
+    });
+
     it("the exported queries return the same normalised rows on every database", async () => {
       await inTx(store, async (tx) => {
         await tx.upsertEntity("clerk_users", "user_1", 100, userValues("Ann"));

@@ -1,4 +1,4 @@
-import type { ChildSet } from "../../core/mappers.js";
+import type { ChildSet, Mutation } from "../../core/mappers.js";
 import type { ChildTableName, DeliveryOutcome, DeliveryStatus, EntityTableName } from "../../core/schema.js";
 import type {
   ClaimResult,
@@ -7,7 +7,7 @@ import type {
   EntityState,
   SyncTransaction,
 } from "../../core/store-contract.js";
-import { applyDelivery } from "../../core/sync-rules.js";
+import { applyDelivery, applySnapshot, type SnapshotOutcome } from "../../core/sync-rules.js";
 import { stateAfterDelete, stateAfterUpsert } from "../write/write-sql.js";
 
 /** The stored rows a set-based batch read (and locked) before deciding. */
@@ -78,6 +78,21 @@ export async function decidePlans(
   const recorder = new PlanRecorder(locked);
   const outcomes: DeliveryOutcome[] = [];
   for (const plan of plans) outcomes.push(await applyDelivery(recorder, plan));
+  return { outcomes, writes: recorder.writes };
+}
+
+/**
+ * Decides a page of Backend API snapshots the same way: {@link applySnapshot} for each mutation,
+ * in order, against the rows read beforehand, recording the writes.
+ */
+export async function decideSnapshots(
+  mutations: readonly Mutation[],
+  hard: boolean,
+  locked: LockedRows,
+): Promise<{ outcomes: SnapshotOutcome[]; writes: BatchWrites }> {
+  const recorder = new PlanRecorder(locked);
+  const outcomes: SnapshotOutcome[] = [];
+  for (const m of mutations) outcomes.push(await applySnapshot(recorder, m, hard));
   return { outcomes, writes: recorder.writes };
 }
 

@@ -1,9 +1,11 @@
 import { CompiledQuery, type Kysely } from "kysely";
+import type { Mutation } from "../../core/mappers.js";
 import { CHILD_TABLES, type ChildTableName, type DeliveryOutcome, type EntityTableName } from "../../core/schema.js";
 import type { DeliveryPlan } from "../../core/store-contract.js";
+import type { SnapshotOutcome } from "../../core/sync-rules.js";
 import type { ClerkSyncDatabase } from "../schema/database.js";
 import type { BoundStatement } from "../write/write-sql.js";
-import { decidePlans, entityKey, type LockedRows } from "./plan-recorder.js";
+import { decidePlans, decideSnapshots, entityKey, type LockedRows } from "./plan-recorder.js";
 import type { SetBasedStatements } from "./set-based-statements.js";
 
 /**
@@ -94,11 +96,7 @@ export class PlanBatches {
   /** Applies `plans` (from {@link setBasedPlans}), answering their outcomes in order. */
   run(plans: readonly DeliveryPlan[]): Promise<DeliveryOutcome[]> {
     return this.#db.connection().execute(async (conn) => {
-      const run = async (s: BoundStatement) => {
-        // Statements with values: those without (BEGIN, COMMIT) go by the simple protocol.
-        if (s.values.length > 0) this.#options.prepare?.(s.text);
-        return (await conn.executeQuery<Record<string, unknown>>(CompiledQuery.raw(s.text, s.values))).rows;
-      };
+      const run = this.#runner(conn);
       if (this.#tryBlind()) {
         const outcomes = await this.#blind(run, plans);
         this.#sinceBlindMiss = outcomes === undefined ? 0 : undefined;
@@ -106,6 +104,40 @@ export class PlanBatches {
       }
       return this.#locking(run, plans);
     });
+  }
+
+  /**
+   * Applies a page of Backend API snapshots (each mutation through `applySnapshot`) the locking
+   * way, in one transaction on one connection, then runs `checkpoint` on that connection before
+   * the commit (a backfill's cursor, committed with the rows). Answers each mutation's outcome.
+   * Like a batch of plans, it fails whole (nothing written) when another transaction inserted
+   * one of its absent rows meanwhile; the caller then writes the page row by row.
+   */
+  runSnapshots(
+    mutations: readonly Mutation[],
+    hard: boolean,
+    checkpoint?: (outcomes: readonly SnapshotOutcome[], db: Kysely<ClerkSyncDatabase>) => Promise<void>,
+  ): Promise<SnapshotOutcome[]> {
+    return this.#db.connection().execute(async (conn) => {
+      const run = this.#runner(conn);
+      const { tables, ids } = idsByTable(mutations);
+      return this.#transaction(run, async () => {
+        const read: Record<string, unknown>[] = [];
+        for (const statement of this.#sql.lockRows([], ids)) read.push(...(await run(statement)));
+        const { outcomes, writes } = await decideSnapshots(mutations, hard, this.#sql.lockedRows(read, tables));
+        for (const statement of this.#sql.writes(writes)) await run(statement);
+        await checkpoint?.(outcomes, conn);
+        return outcomes;
+      });
+    });
+  }
+
+  /** Runs one statement on `conn`, sending it prepared when it has values (BEGIN, COMMIT go by the simple protocol). */
+  #runner(conn: Kysely<ClerkSyncDatabase>): Run {
+    return async (s: BoundStatement) => {
+      if (s.values.length > 0) this.#options.prepare?.(s.text);
+      return (await conn.executeQuery<Record<string, unknown>>(CompiledQuery.raw(s.text, s.values))).rows;
+    };
   }
 
   /** While blind batches succeed, every batch; after a miss, one in {@link BLIND_PROBE_EVERY}. */
@@ -136,15 +168,7 @@ export class PlanBatches {
 
   async #locking(run: Run, plans: readonly DeliveryPlan[]): Promise<DeliveryOutcome[]> {
     const svixIds = plans.map((p) => p.record.svixId).sort();
-    const idSets = new Map<EntityTableName, Set<string>>();
-    for (const plan of plans) {
-      for (const m of plan.mutations) {
-        const ids = idSets.get(m.table) ?? new Set<string>();
-        idSets.set(m.table, ids.add(m.id));
-      }
-    }
-    const tables = [...idSets.keys()].sort();
-    const ids = new Map(tables.map((table) => [table, [...(idSets.get(table) ?? [])].sort()]));
+    const { tables, ids } = idsByTable(plans.flatMap((plan) => plan.mutations));
     return this.#transaction(run, async () => {
       const read: Record<string, unknown>[] = [];
       for (const statement of this.#sql.lockRows(svixIds, ids)) read.push(...(await run(statement)));
@@ -167,6 +191,18 @@ export class PlanBatches {
       throw error;
     }
   }
+}
+
+/** The rows `mutations` write, by table, in key order (the order rows are locked in). */
+function idsByTable(mutations: readonly Mutation[]) {
+  const idSets = new Map<EntityTableName, Set<string>>();
+  for (const m of mutations) {
+    const ids = idSets.get(m.table) ?? new Set<string>();
+    idSets.set(m.table, ids.add(m.id));
+  }
+  const tables = [...idSets.keys()].sort();
+  const ids = new Map(tables.map((table) => [table, [...(idSets.get(table) ?? [])].sort()]));
+  return { tables, ids };
 }
 
 /** After a blind batch found rows stored, how often a batch tries blind again. */

@@ -3,7 +3,14 @@ import { CompiledQuery, type ControlledTransaction, type Kysely, sql } from "kys
 import { ClerkSyncError } from "../../core/errors.js";
 import type { DeliveryOutcome } from "../../core/schema.js";
 import type { DeliveryJob, DeliveryPlan, Settled, SyncTransaction } from "../../core/store-contract.js";
-import { applyInSavepoints, type BatchDelivery, lockOrder, type Savepoints } from "../../core/sync-rules.js";
+import {
+  applyInSavepoints,
+  applySnapshot,
+  type BatchDelivery,
+  lockOrder,
+  type Savepoints,
+  type SnapshotOutcome,
+} from "../../core/sync-rules.js";
 import { type NetworkDialectSpec, storeError } from "../dialect.js";
 import type { ClerkSyncDatabase } from "../schema/database.js";
 import { migrate, pendingMigrations } from "../schema/migrations.js";
@@ -258,6 +265,22 @@ export function createKyselyStore(options: KyselyStoreOptions): ClerkSyncStore {
       ),
     applyJobs: (jobs: readonly DeliveryJob<Db>[]) => apply(jobs),
     transaction: (work) => retried((tx) => work(tx)),
+    async applySnapshots(mutations, { hard, checkpoint }) {
+      refuseIfClosed();
+      try {
+        return await planBatches.runSnapshots(mutations, hard, checkpoint);
+      } catch {
+        // Another receiver wrote one of the page's rows meanwhile (its plain INSERT failed), the
+        // page lost a race, or a row cannot be written: the page, rolled back whole, goes row by
+        // row, retried while it loses races; an error there is the page's.
+      }
+      return retried(async (tx, trx) => {
+        const outcomes: SnapshotOutcome[] = [];
+        for (const m of mutations) outcomes.push(await applySnapshot(tx, m, hard));
+        await checkpoint?.(outcomes, trx);
+        return outcomes;
+      });
+    },
   };
 }
 

@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect } from "kysely";
 import { ClerkSyncError, describeError } from "../../core/errors.js";
 import type { DeliveryOutcome } from "../../core/schema.js";
 import type { DeliveryJob, DeliveryPlan, Settled } from "../../core/store-contract.js";
+import { applySnapshot, type SnapshotOutcome } from "../../core/sync-rules.js";
 import { storeError } from "../dialect.js";
 import type { ClerkSyncDatabase } from "../schema/database.js";
 import { migrate, pendingMigrations } from "../schema/migrations.js";
@@ -72,6 +73,15 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
     transaction: (work) => {
       if (closed) return Promise.reject(new ClerkSyncError("store_unavailable", "The store is closed"));
       return writer.exclusive(work);
+    },
+    applySnapshots: (mutations, { hard, checkpoint }) => {
+      if (closed) return Promise.reject(new ClerkSyncError("store_unavailable", "The store is closed"));
+      return writer.exclusive(async (tx) => {
+        const outcomes: SnapshotOutcome[] = [];
+        for (const m of mutations) outcomes.push(await applySnapshot(tx, m, hard));
+        await checkpoint?.(outcomes, db);
+        return outcomes;
+      });
     },
     pendingMigrations: () => pendingMigrations(db as Kysely<unknown>, SQLITE),
     async ping() {

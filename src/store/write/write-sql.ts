@@ -187,8 +187,8 @@ export class WriteSql {
 
   /**
    * Reads, locking them, the stored rows of `svixIds` and of each table's ids: one statement
-   * where the dialect locks rows in subqueries, else one per table. Absent ids are not locked.
-   * Answers rows `{k, id, status, version, deleted_at}`: `k` 0 for deliveries, i + 1 for the
+   * where the dialect locks rows in subqueries, else one per table. Absent ids are not locked;
+   * `svixIds` may be empty. Answers rows `{k, id, status, version, deleted_at}`: `k` 0 for deliveries, i + 1 for the
    * i-th table of `ids` (see {@link lockedRows}).
    */
   lockRows(svixIds: readonly string[], ids: ReadonlyMap<EntityTableName, readonly string[]>): BoundStatement[] {
@@ -217,9 +217,18 @@ export class WriteSql {
         : locking;
       return { text: `SELECT ${k} AS k, ${answer.join(", ")} ${from}`, values };
     };
-    const statements = [
-      select(0, DELIVERIES, "svix_id", svixIds, { id: "svix_id", status: "status", version: null, deleted_at: null }),
-    ];
+    // No delivery ids (a page of Backend API snapshots): only the entity rows are read.
+    const statements =
+      svixIds.length === 0
+        ? []
+        : [
+            select(0, DELIVERIES, "svix_id", svixIds, {
+              id: "svix_id",
+              status: "status",
+              version: null,
+              deleted_at: null,
+            }),
+          ];
     [...ids.keys()].forEach((table, i) => {
       const read = { id: "id", status: null, version: "version", deleted_at: "deleted_at" };
       statements.push(select(i + 1, table, "id", ids.get(table) ?? [], read));
