@@ -1,18 +1,11 @@
 import { parseArgs } from "node:util";
 import { BACKFILL_KINDS, type BackfillKind, type BackfillProgress, backfill } from "../../backfill/backfill.js";
-import { createClerkApiClient } from "../../clerk-api/client.js";
 import { ClerkSyncError, isClerkSyncError } from "../../core/errors.js";
 import { resolveConfig } from "../../server/config.js";
 import { loadEnvFiles } from "../../server/env-files.js";
 import { openStore } from "../../store/open.js";
+import { CLERK_API_OPTIONS, clerkApiClientFrom, wholeFlag } from "../clerk-api-flags.js";
 import { COMMON_OPTIONS, type Command, type CommandContext, commonFlags } from "../context.js";
-
-function whole(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value))
-    throw new ClerkSyncError("invalid_config", `--${name} must be a whole number, got "${value}"`);
-  return Number(value);
-}
 
 function kindsOf(positionals: string[]): BackfillKind[] {
   if (positionals.length > 1) {
@@ -85,10 +78,7 @@ export const backfillCommand: Command = {
       allowPositionals: true,
       options: {
         ...COMMON_OPTIONS,
-        "api-url": { type: "string" },
-        "secret-key": { type: "string" },
-        "rate-limit": { type: "string" },
-        "rate-window-ms": { type: "string" },
+        ...CLERK_API_OPTIONS,
         "page-size": { type: "string" },
         restart: { type: "boolean" },
         json: { type: "boolean" },
@@ -125,19 +115,11 @@ async function runBackfill(
   positionals: string[],
 ): Promise<number> {
   const kinds = kindsOf(positionals);
-  const pageSize = whole("page-size", values["page-size"], 500);
+  const pageSize = wholeFlag("page-size", values["page-size"], 500);
   if (pageSize < 1 || pageSize > 500) throw new ClerkSyncError("invalid_config", "--page-size must be from 1 to 500");
-  const requests = whole("rate-limit", values["rate-limit"], 100);
-  const windowMs = whole("rate-window-ms", values["rate-window-ms"], 10_000);
-  if (windowMs === 0) throw new ClerkSyncError("invalid_config", "--rate-window-ms must be at least 1");
   const env = loadEnvFiles(ctx.cwd, ctx.env);
   const config = resolveConfig(env, commonFlags(values));
-  const client = createClerkApiClient({
-    env,
-    ...(values["api-url"] !== undefined ? { apiUrl: values["api-url"] } : {}),
-    ...(values["secret-key"] !== undefined ? { secretKey: values["secret-key"] } : {}),
-    rateLimit: requests === 0 ? false : { requests, windowMs },
-  });
+  const client = clerkApiClientFrom(values, env);
   const store = await openStore(config.databaseUrl);
   const abort = new AbortController();
   const onSigint = () => {

@@ -1,9 +1,9 @@
 import { parseArgs } from "node:util";
-import { createClerkApiClient } from "../../clerk-api/client.js";
 import { ClerkSyncError } from "../../core/errors.js";
 import { RECONCILE_KINDS, type ReconcileKind, reconcile } from "../../reconcile/reconcile.js";
 import { resolveConfig } from "../../server/config.js";
 import { loadEnvFiles } from "../../server/env-files.js";
+import { CLERK_API_OPTIONS, clerkApiClientFrom } from "../clerk-api-flags.js";
 import { COMMON_OPTIONS, type Command, commonFlags, withConfiguredStore } from "../context.js";
 
 /** Differences listed one per line before the rest are only counted. */
@@ -17,7 +17,8 @@ export const reconcileCommand: Command = {
   Reads CLERK_SECRET_KEY and CLERK_API_URL (also from .env / .env.local). A dry run by default:
   exits 0 when nothing differs, 2 when something does (1: it could not run). With --apply it
   repairs through the sync rules and exits 0. A row counts as deleted in Clerk only after a read
-  of that object answers 404. --rate-limit: requests per 10 s (Clerk: 100 development, 1000 production).`,
+  of that object answers 404. --rate-limit: requests per 10 s (Clerk: 100 development, 1000
+  production; 0: no pacing).`,
   async run(ctx) {
     const { values, positionals } = parseArgs({
       args: ctx.args,
@@ -26,9 +27,7 @@ export const reconcileCommand: Command = {
         ...COMMON_OPTIONS,
         apply: { type: "boolean" },
         json: { type: "boolean" },
-        "api-url": { type: "string" },
-        "secret-key": { type: "string" },
-        "rate-limit": { type: "string" },
+        ...CLERK_API_OPTIONS,
       },
     });
     if (values.help) {
@@ -37,19 +36,7 @@ export const reconcileCommand: Command = {
     }
     const kinds = reconcileKinds(positionals);
     const env = loadEnvFiles(ctx.cwd, ctx.env);
-    const rateText = values["rate-limit"] ?? "100";
-    if (!/^\d+$/.test(rateText) || Number(rateText) < 1) {
-      throw new ClerkSyncError(
-        "invalid_config",
-        `--rate-limit must be a whole number of requests per 10 s, got "${rateText}"`,
-      );
-    }
-    const client = createClerkApiClient({
-      env,
-      ...(values["secret-key"] !== undefined ? { secretKey: values["secret-key"] } : {}),
-      ...(values["api-url"] !== undefined ? { apiUrl: values["api-url"] } : {}),
-      rateLimit: { requests: Number(rateText) },
-    });
+    const client = clerkApiClientFrom(values, env);
     const { deleteMode } = resolveConfig(env, commonFlags(values));
     return withConfiguredStore(ctx, commonFlags(values), async (store) => {
       const pending = await store.pendingMigrations();
