@@ -3,7 +3,6 @@
  * HTTP: the Backend API is the local stand-in, webhooks reach a real receiver (createClerkSync
  * behind node:http) on the same database. Requests are counted by the stand-in, never timed.
  */
-import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { createClerkSyncListener } from "../src/adapters/node.js";
 import {
@@ -18,28 +17,11 @@ import { ensureOrganization, ensureUser, type ReadThroughSource } from "../src/r
 import { type ClerkSync, createClerkSync } from "../src/receiver/create-clerk-sync.js";
 import { findUserById } from "../src/store/queries.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
-import { signDelivery } from "../src/testing/sign.js";
-import {
-  describeTarget,
-  mysqlTarget,
-  postgresTarget,
-  type StoreTarget,
-  sqliteFileTarget,
-} from "./helpers/databases.js";
+import { deliver, failure, SECRET, storeTargets } from "./helpers/api-tests.js";
+import { describeTarget } from "./helpers/databases.js";
 import { type Served, serveNode } from "./helpers/http-servers.js";
 
-const SECRET = `whsec_${randomBytes(24).toString("base64")}`;
-const TARGETS: StoreTarget[] = [sqliteFileTarget(), await postgresTarget(), await mysqlTarget()];
-
-/** The error `promise` rejects with (fails when it resolves). */
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a failure");
-}
+const TARGETS = await storeTargets();
 
 /** A user's email rows, ordered. */
 async function emailRows(store: ClerkSyncStore, userId: string) {
@@ -55,14 +37,6 @@ async function countRows(store: ClerkSyncStore, table: "clerk_users" | "clerk_or
   let query = store.db.selectFrom(table).select((eb) => eb.fn.countAll<number | string>().as("n"));
   if (id !== undefined) query = query.where("id", "=", id);
   return Number((await query.executeTakeFirstOrThrow()).n);
-}
-
-/** POSTs a signed delivery of `payload` to `url`; answers the status. */
-async function deliver(url: string, payload: string | object): Promise<number> {
-  const signed = signDelivery({ secret: SECRET, payload });
-  const response = await fetch(url, { method: "POST", headers: signed.headers, body: signed.body as string });
-  await response.arrayBuffer();
-  return response.status;
 }
 
 for (const target of TARGETS) {

@@ -3,7 +3,6 @@
  * `fetchMissingParents` option, over real HTTP: deliveries reach createClerkSync behind
  * node:http, the Backend API is the local stand-in (requests counted by it, never timed).
  */
-import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { createClerkSyncListener } from "../src/adapters/node.js";
 import {
@@ -19,34 +18,11 @@ import { resolveConfig } from "../src/server/config.js";
 import { startService } from "../src/server/service.js";
 import { findUserById } from "../src/store/queries.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
-import { signDelivery } from "../src/testing/sign.js";
-import {
-  describeTarget,
-  mysqlTarget,
-  postgresTarget,
-  type StoreTarget,
-  sqliteFileTarget,
-} from "./helpers/databases.js";
+import { deliver, failure, SECRET, storeTargets } from "./helpers/api-tests.js";
+import { describeTarget } from "./helpers/databases.js";
 import { type Served, serveNode } from "./helpers/http-servers.js";
 
-const SECRET = `whsec_${randomBytes(24).toString("base64")}`;
-const TARGETS: StoreTarget[] = [sqliteFileTarget(), await postgresTarget(), await mysqlTarget()];
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a failure");
-}
-
-async function deliver(url: string, payload: object): Promise<number> {
-  const signed = signDelivery({ secret: SECRET, payload });
-  const response = await fetch(url, { method: "POST", headers: signed.headers, body: signed.body as string });
-  await response.arrayBuffer();
-  return response.status;
-}
+const TARGETS = await storeTargets();
 
 /** A logger that keeps its warnings. */
 function recordingLogger(): Logger & { warnings: Record<string, unknown>[] } {

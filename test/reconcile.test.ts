@@ -4,7 +4,6 @@
  * Clerk), repairs them with --apply through the sync rules while a webhook stream keeps
  * arriving at a real receiver on the same database, and leaves nothing to repair after.
  */
-import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { createClerkSyncListener } from "../src/adapters/node.js";
@@ -19,17 +18,11 @@ import { applySnapshot } from "../src/core/sync-rules.js";
 import { type ClerkSync, createClerkSync } from "../src/receiver/create-clerk-sync.js";
 import { type Difference, reconcile } from "../src/reconcile/reconcile.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
-import {
-  describeTarget,
-  mysqlTarget,
-  postgresTarget,
-  type StoreTarget,
-  sqliteFileTarget,
-} from "./helpers/databases.js";
+import { SECRET, storeTargets } from "./helpers/api-tests.js";
+import { describeTarget } from "./helpers/databases.js";
 import { type Served, serveNode } from "./helpers/http-servers.js";
 
-const SECRET = `whsec_${randomBytes(24).toString("base64")}`;
-const TARGETS: StoreTarget[] = [sqliteFileTarget(), await postgresTarget(), await mysqlTarget()];
+const TARGETS = await storeTargets();
 
 const planted = (differences: readonly Difference[]) => differences.map((d) => `${d.problem} ${d.kind} ${d.id}`).sort();
 
