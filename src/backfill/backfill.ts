@@ -8,14 +8,13 @@
  * rows commit or vanish together: after Ctrl-C or kill -9 the same backfill resumes after the
  * last committed page, skipping nothing and applying nothing twice.
  */
-import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { ClerkApiClient } from "../clerk-api/client.js";
 import type { OffsetCursor, UsersCursor, WalkPage } from "../clerk-api/walk.js";
 import { ClerkSyncError, isClerkSyncError } from "../core/errors.js";
 import { type Mutation, mapSnapshot, type SnapshotKind } from "../core/mappers.js";
 import type { SyncRunStatus } from "../core/schema.js";
-
+import { insertRun } from "../store/runs.js";
 import type { ClerkSyncDatabase } from "../store/schema/database.js";
 import type { ClerkSyncStore } from "../store/store.js";
 
@@ -338,25 +337,7 @@ async function openRun(
         error_message: "superseded by a restarted backfill",
       });
     }
-    const id = `run_${randomUUID().replaceAll("-", "")}`;
-    const at = now();
-    await tx.db
-      .insertInto("clerk_sync_runs")
-      .values({
-        id,
-        kind: "backfill",
-        objects,
-        status: "running" satisfies SyncRunStatus,
-        current: null,
-        cursor: null,
-        counts: "{}",
-        started_at: at,
-        updated_at: at,
-        finished_at: null,
-        error_code: null,
-        error_message: null,
-      })
-      .execute();
+    const id = await insertRun(tx.db, { kind: "backfill", objects, at: now() });
     return { resumed: false, run: { id, current: null, cursor: null, counts: {} } };
   });
 }

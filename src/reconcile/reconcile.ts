@@ -5,13 +5,13 @@
  * a listing is not a point in time (users sign up while it is taken), so an id missing from it
  * proves nothing.
  */
-import { randomUUID } from "node:crypto";
 import type { ClerkApiClient } from "../clerk-api/client.js";
 import { isClerkSyncError } from "../core/errors.js";
 import type { OrganizationMembershipJSON } from "../core/events.js";
 import { type Mutation, mapSnapshot, type SnapshotKind } from "../core/mappers.js";
 import type { EntityTableName } from "../core/schema.js";
 import { applyMutation, applySnapshot } from "../core/sync-rules.js";
+import { insertRun } from "../store/runs.js";
 import type { ClerkSyncStore } from "../store/store.js";
 
 /** The kinds of object reconciliation compares, in the order `all` runs them. */
@@ -149,25 +149,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
   const kinds: KindSummary[] = [];
   const requested = options.kinds ?? RECONCILE_KINDS;
   // Recorded as a run, so that `status` (and the dashboard) show reconciliations beside backfills.
-  const runId = `run_${randomUUID().replaceAll("-", "")}`;
-  const started = now();
-  await store.db
-    .insertInto("clerk_sync_runs")
-    .values({
-      id: runId,
-      kind: "reconcile",
-      objects: requested.join(","),
-      status: "running",
-      current: null,
-      cursor: null,
-      counts: "{}",
-      started_at: started,
-      updated_at: started,
-      finished_at: null,
-      error_code: null,
-      error_message: null,
-    })
-    .execute();
+  const runId = await insertRun(store.db, { kind: "reconcile", objects: requested.join(","), at: now() });
   const finish = (status: "done" | "failed", error?: unknown) =>
     store.db
       .updateTable("clerk_sync_runs")
