@@ -65,6 +65,22 @@ export interface DialectSyntax {
   readonly combineWrites: ((writes: readonly string[], primary?: string) => string) | undefined;
   /** The most bind parameters one statement may carry. */
   readonly maxBinds: number;
+  /**
+   * Multi-row writes as one bind per column, where the dialect can (PostgreSQL): a page of 500
+   * rows is then a short text, parsed and planned in no time, where `VALUES` would carry
+   * thousands of placeholders. Undefined where rows go as `VALUES` tuples.
+   */
+  readonly columnArrays: ColumnArrays | undefined;
+}
+
+/** How a dialect takes a multi-row write as one bind per column (see `DialectSyntax.columnArrays`). */
+export interface ColumnArrays {
+  /** The set-returning function that yields a column of `type` from its bind `placeholder`. */
+  source(type: StorageType, placeholder: string): string;
+  /** The value of that function's output column `name`, as the table takes it. */
+  read(type: StorageType, name: string): string;
+  /** The bind value that carries a column's `values` (encoded values, in row order). */
+  bind(type: StorageType, values: readonly unknown[]): unknown;
 }
 
 /** How a network database's transactions open and bound their lock waits (`sql/sql-store.ts`). */

@@ -58,6 +58,7 @@ export const MYSQL: NetworkDialectSpec = {
     combineWrites: undefined,
     // mysql2 interpolates the values into the text: no protocol limit, but the packet's (16 MiB by default).
     maxBinds: 65_535,
+    columnArrays: undefined,
   },
   session: {
     currentSchemaQuery: undefined,

@@ -1,4 +1,5 @@
-import { encodeValue, errorField, type NetworkDialectSpec, ON_CONFLICT_SYNTAX } from "../dialect.js";
+import { encodeValue, errorField, type NetworkDialectSpec, ON_CONFLICT_SYNTAX, type StorageType } from "../dialect.js";
+import { postgresColumnArrays } from "./column-arrays.js";
 
 /** deadlock_detected, serialization_failure, lock_not_available (lock_timeout). */
 const TRANSIENT = new Set(["40P01", "40001", "55P03"]);
@@ -25,19 +26,21 @@ function combineWrites(writes: readonly string[], primary?: string): string {
 
 const lockTimeout = (ms: number) => `SET LOCAL lock_timeout = ${Math.max(1, Math.round(ms))}`;
 
+const columnType = (type: StorageType): string =>
+  ({
+    text: "text",
+    key: "text",
+    longtext: "text",
+    bigint: "bigint",
+    int: "integer",
+    bool: "boolean",
+    json: "jsonb",
+  })[type];
+
 export const POSTGRES: NetworkDialectSpec = {
   name: "postgres",
   types: {
-    columnType: (type) =>
-      ({
-        text: "text",
-        key: "text",
-        longtext: "text",
-        bigint: "bigint",
-        int: "integer",
-        bool: "boolean",
-        json: "jsonb",
-      })[type],
+    columnType,
     encode: (type, value) => encodeValue(type, value, false),
     parsesJson: true,
     nativeBoolean: true,
@@ -51,6 +54,7 @@ export const POSTGRES: NetworkDialectSpec = {
     locksInSubqueries: true,
     combineWrites,
     maxBinds: 65_535,
+    columnArrays: postgresColumnArrays(columnType),
   },
   session: {
     currentSchemaQuery: "select current_schema() as schema",

@@ -1,4 +1,4 @@
-import type { EntityTableName } from "../../core/schema.js";
+import { CHILD_TABLES, type EntityTableName } from "../../core/schema.js";
 import type { EntityState } from "../../core/store-contract.js";
 import type { DialectTypes } from "../dialect.js";
 import {
@@ -12,7 +12,7 @@ import {
   TOMBSTONE_COLUMNS,
   tombstoneRow,
 } from "../write/write-rows.js";
-import { type BoundStatement, Placeholders, type WriteSql } from "../write/write-sql.js";
+import { type BoundStatement, Placeholders, type RowShape, type WriteSql } from "../write/write-sql.js";
 import { type BatchWrites, type ChildWrites, type EntityWrite, entityKey, type LockedRows } from "./plan-recorder.js";
 
 /**
@@ -50,6 +50,11 @@ export class SetBasedStatements {
   constructor(sql: WriteSql, types: DialectTypes) {
     this.#sql = sql;
     this.#types = types;
+  }
+
+  /** Whether rows go as column arrays (`DialectSyntax.columnArrays`) rather than `VALUES` tuples. */
+  get #arrays(): boolean {
+    return this.#sql.syntax.columnArrays !== undefined;
   }
 
   /** The locking read of a batch's delivery ids and rows (see `WriteSql.lockRows`). */
@@ -126,10 +131,23 @@ export class SetBasedStatements {
     };
   }
 
-  /** Multi-row writes of `rows` (sorted by key), split to fit the dialect's bind limit. */
-  #chunks(columns: number, rows: Row[], text: (p: Placeholders, rows: number) => string): SizedPart[] {
+  /**
+   * Multi-row writes of `rows` (sorted by key) into `columns` of `table`: one write of column
+   * arrays where the dialect takes them, else `VALUES` tuples split to fit its bind limit.
+   */
+  #chunks(
+    table: string,
+    names: readonly string[],
+    rows: Row[],
+    text: (p: Placeholders, rows: RowShape) => string,
+  ): SizedPart[] {
     if (rows.length === 0) return [];
     rows.sort(byFirst);
+    const columns = names.length;
+    if (this.#arrays) {
+      const values = this.#sql.columnBinds(table, names, rows);
+      return [{ binds: columns, build: (p) => ({ text: text(p, "arrays"), values }) }];
+    }
     const perStatement = Math.max(1, Math.floor(this.#sql.syntax.maxBinds / columns));
     const parts: SizedPart[] = [];
     for (let from = 0; from < rows.length; from += perStatement) {
@@ -158,7 +176,7 @@ export class SetBasedStatements {
       }
     }
     // A plain INSERT: a delivery another receiver recorded meanwhile fails the batch, which then runs job by job.
-    const insert = this.#chunks(DELIVERY_COLUMNS.length, inserts, (p, n) =>
+    const insert = this.#chunks(DELIVERIES, DELIVERY_COLUMNS, inserts, (p, n) =>
       sql.insert(p, DELIVERIES, DELIVERY_COLUMNS, n),
     );
     return [...insert, ...updates];
@@ -187,11 +205,11 @@ export class SetBasedStatements {
       const columns = entityColumns(table);
       parts.push(
         // Plain INSERTs for rows that were absent: one inserted meanwhile fails the batch (see lockRows).
-        ...this.#chunks(columns.length, inserts, (p, n) => sql.insert(p, table, columns, n)),
-        ...this.#chunks(TOMBSTONE_COLUMNS.length, tombstones, (p, n) => sql.insert(p, table, TOMBSTONE_COLUMNS, n)),
-        ...this.#chunks(columns.length, upserts, (p, n) => sql.upsertEntities(p, table, n)),
-        ...this.#chunks(TOMBSTONE_COLUMNS.length, soft, (p, n) => sql.markDeleted(p, table, false, n)),
-        ...this.#chunks(TOMBSTONE_COLUMNS.length, hard, (p, n) => sql.markDeleted(p, table, true, n)),
+        ...this.#chunks(table, columns, inserts, (p, n) => sql.insert(p, table, columns, n)),
+        ...this.#chunks(table, TOMBSTONE_COLUMNS, tombstones, (p, n) => sql.insert(p, table, TOMBSTONE_COLUMNS, n)),
+        ...this.#chunks(table, columns, upserts, (p, n) => sql.upsertEntities(p, table, n)),
+        ...this.#chunks(table, TOMBSTONE_COLUMNS, soft, (p, n) => sql.markDeleted(p, table, false, n)),
+        ...this.#chunks(table, TOMBSTONE_COLUMNS, hard, (p, n) => sql.markDeleted(p, table, true, n)),
       );
     }
     return parts;
@@ -208,10 +226,18 @@ export class SetBasedStatements {
         const kept = rows.map((r) => r[0]);
         // Within one statement, the ids the batch writes are spared: a statement must not both
         // delete and write a row; those rows are upserted instead.
+        const arrays = this.#arrays;
         parts.push({
-          binds: parents.length + kept.length,
+          binds: arrays ? 2 : parents.length + kept.length,
           build: (p, combined) => {
             const spared = combined ? kept : [];
+            if (arrays) {
+              const of = sql.columnBind(table, CHILD_TABLES[table].parentColumn, parents);
+              return {
+                text: sql.deleteChildren(p, table, "arrays", spared.length),
+                values: spared.length > 0 ? [of, sql.columnBind(table, "id", spared)] : [of],
+              };
+            }
             return {
               text: sql.deleteChildren(p, table, parents.length, spared.length),
               values: [...parents, ...spared],
@@ -220,7 +246,7 @@ export class SetBasedStatements {
         });
       }
       const columns = childColumns(table);
-      parts.push(...this.#chunks(columns.length, rows, (p, n) => sql.upsertChildren(p, table, n)));
+      parts.push(...this.#chunks(table, columns, rows, (p, n) => sql.upsertChildren(p, table, n)));
     }
     return parts;
   }

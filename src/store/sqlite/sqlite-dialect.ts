@@ -37,6 +37,7 @@ export const SQLITE: DialectSpec = {
     locksInSubqueries: true,
     combineWrites: undefined,
     maxBinds: 32_766,
+    columnArrays: undefined,
   },
   isTransient: (error) => errorField(error, "code") === "SQLITE_BUSY",
   classify(error) {

@@ -5,9 +5,17 @@
  * writer, the network stores' job-by-job path (one row per statement) and their set-based
  * batches (many rows per statement). Dialects differ only through `DialectSyntax`.
  */
-import { CHILD_TABLES, type ChildTableName, ENTITY_TABLES, type EntityTableName } from "../../core/schema.js";
+import {
+  CHILD_TABLES,
+  type ChildTableName,
+  type ColumnSpec,
+  ENTITY_TABLES,
+  type EntityTableName,
+  TABLES,
+  type TableName,
+} from "../../core/schema.js";
 import type { EntityState } from "../../core/store-contract.js";
-import type { DialectSyntax } from "../dialect.js";
+import type { ColumnArrays, DialectSyntax, StorageType } from "../dialect.js";
 import { childColumns, DELIVERIES, DELIVERY_COLUMNS, entityColumns, TOMBSTONE_COLUMNS } from "./write-rows.js";
 
 /** SQL text with its bind values, in placeholder order. */
@@ -35,6 +43,19 @@ export class Placeholders {
   list(n: number): string {
     return Array.from({ length: n }, () => this.next()).join(", ");
   }
+}
+
+/**
+ * How a multi-row write carries its rows: `n` tuples of `VALUES`, or `"arrays"`, one bind per
+ * column (`DialectSyntax.columnArrays`; see {@link WriteSql.columnBinds} for the values).
+ */
+export type RowShape = number | "arrays";
+
+/** The storage type of `table.column` in the table contract. */
+export function storageOf(table: string, column: string): StorageType {
+  const spec = (TABLES[table as TableName]?.columns as Readonly<Record<string, ColumnSpec>> | undefined)?.[column];
+  if (spec === undefined) throw new Error(`${table}.${column} is not in the table contract`);
+  return spec.storage ?? spec.type;
 }
 
 /**
@@ -94,14 +115,48 @@ export class WriteSql {
 
   // ---- Multi-row writes (the set-based batch; single rows through the `…Text` methods) ----
 
-  /** `INSERT INTO table (columns) VALUES (…), (…)`: `rows` rows. */
-  insert(p: Placeholders, table: string, columns: readonly string[], rows: number): string {
+  /**
+   * `INSERT INTO table (columns) VALUES (…), (…)`: `rows` rows; for `"arrays"`,
+   * `… SELECT … FROM ROWS FROM (unnest($1::text[]), …)`: one bind per column.
+   */
+  insert(p: Placeholders, table: string, columns: readonly string[], rows: RowShape): string {
+    const into = `INSERT INTO ${this.q(table)} (${this.#list(columns)})`;
+    if (rows === "arrays") {
+      const arrays = this.#columnArrays();
+      const types = columns.map((c) => storageOf(table, c));
+      const names = columns.map((_, i) => `c${i + 1}`);
+      const read = types.map((type, i) => arrays.read(type, names[i] as string));
+      const sources = types.map((type) => arrays.source(type, p.next()));
+      return `${into} SELECT ${read.join(", ")} FROM ROWS FROM (${sources.join(", ")}) AS r(${names.join(", ")})`;
+    }
     const tuples = Array.from({ length: rows }, () => p.tuple(columns.length));
-    return `INSERT INTO ${this.q(table)} (${this.#list(columns)}) VALUES ${tuples.join(", ")}`;
+    return `${into} VALUES ${tuples.join(", ")}`;
+  }
+
+  /** The binds of `rows` (values in `columns` order) for an `"arrays"` write: one per column. */
+  columnBinds(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): unknown[] {
+    return columns.map((c, i) =>
+      this.columnBind(
+        table,
+        c,
+        rows.map((row) => row[i]),
+      ),
+    );
+  }
+
+  /** The bind of one column's `values` for an `"arrays"` write. */
+  columnBind(table: string, column: string, values: readonly unknown[]): unknown {
+    return this.#columnArrays().bind(storageOf(table, column), values);
+  }
+
+  #columnArrays(): ColumnArrays {
+    const arrays = this.#syntax.columnArrays;
+    if (arrays === undefined) throw new Error("this dialect takes rows as VALUES tuples, not column arrays");
+    return arrays;
   }
 
   /** Entity rows ({@link entityColumns}) inserted, or replacing the stored row's version and data; never `deleted_at`. */
-  upsertEntities(p: Placeholders, table: EntityTableName, rows: number): string {
+  upsertEntities(p: Placeholders, table: EntityTableName, rows: RowShape): string {
     const s = this.#syntax;
     const sets = entityColumns(table)
       .slice(1)
@@ -114,7 +169,7 @@ export class WriteSql {
    * deletion time is kept; `hard` also clears the data columns (but those the table keeps) and
    * sets the version to the deletion time. See {@link stateAfterDelete}.
    */
-  markDeleted(p: Placeholders, table: EntityTableName, hard: boolean, rows: number): string {
+  markDeleted(p: Placeholders, table: EntityTableName, hard: boolean, rows: RowShape): string {
     const s = this.#syntax;
     const def = ENTITY_TABLES[table];
     const sets = [
@@ -131,7 +186,7 @@ export class WriteSql {
   }
 
   /** Child rows inserted, or replacing the stored row of the same id. */
-  upsertChildren(p: Placeholders, table: ChildTableName, rows: number): string {
+  upsertChildren(p: Placeholders, table: ChildTableName, rows: RowShape): string {
     const s = this.#syntax;
     const sets = childColumns(table)
       .filter((c) => c !== "id")
@@ -139,12 +194,23 @@ export class WriteSql {
     return `${this.insert(p, table, childColumns(table), rows)} ${s.onConflictUpdate("id", sets)}`;
   }
 
-  /** Deletes the children of `parents` parents, sparing `spared` child ids (rows the same statement writes). */
-  deleteChildren(p: Placeholders, table: ChildTableName, parents: number, spared = 0): string {
-    const parent = this.q(CHILD_TABLES[table].parentColumn);
+  /**
+   * Deletes the children of `parents` parents, sparing `spared` child ids (rows the same statement
+   * writes). For `"arrays"`, the parents are one bind and the spared ids, if any, another.
+   */
+  deleteChildren(p: Placeholders, table: ChildTableName, parents: RowShape, spared = 0): string {
+    const parentColumn = CHILD_TABLES[table].parentColumn;
+    const parent = this.q(parentColumn);
+    const id = this.q("id");
     // Placeholders in text order: the parents', then the spared ids'.
+    if (parents === "arrays") {
+      const arrays = this.#columnArrays();
+      const of = `${parent} IN (SELECT ${arrays.source(storageOf(table, parentColumn), p.next())})`;
+      const sparing = spared > 0 ? ` AND ${id} NOT IN (SELECT ${arrays.source(storageOf(table, "id"), p.next())})` : "";
+      return `DELETE FROM ${this.q(table)} WHERE ${of}${sparing}`;
+    }
     const of = p.list(parents);
-    const sparing = spared > 0 ? ` AND ${this.q("id")} NOT IN (${p.list(spared)})` : "";
+    const sparing = spared > 0 ? ` AND ${id} NOT IN (${p.list(spared)})` : "";
     return `DELETE FROM ${this.q(table)} WHERE ${parent} IN (${of})${sparing}`;
   }
 
