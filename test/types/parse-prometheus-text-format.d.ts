@@ -1,6 +1,6 @@
 /** Types of the devDependency `parse-prometheus-text-format` (it ships none). */
 declare module "parse-prometheus-text-format" {
-  interface ParsedSample {
+  export interface ParsedSample {
     value?: string;
     labels?: Record<string, string>;
     buckets?: Record<string, string>;
@@ -8,7 +8,7 @@ declare module "parse-prometheus-text-format" {
     count?: string;
     sum?: string;
   }
-  interface ParsedFamily {
+  export interface ParsedFamily {
     name: string;
     help: string;
     type: "COUNTER" | "GAUGE" | "HISTOGRAM" | "SUMMARY" | "UNTYPED";
