@@ -13,7 +13,12 @@ import pino from "pino";
 import { redact } from "../src/server/log.js";
 
 const N = Number(process.env.N ?? 200_000);
-const sink = { bytes: 0, write: (line: string) => void (sink.bytes += line.length) };
+const sink = {
+  bytes: 0,
+  write(line: string): void {
+    sink.bytes += line.length;
+  },
+};
 
 /** The writer the service used before pino (src/server/log.ts, `line`). */
 function legacyLine(level: string, message: string, fields: Record<string, unknown>): void {
@@ -34,7 +39,11 @@ function pinoLogger(level: string) {
 }
 
 const cases = {
-  "delivery rejected (warn)": { level: "warn", msg: "delivery rejected", fields: { svix_id: "msg_2abc", code: "invalid_signature", status: 401 } },
+  "delivery rejected (warn)": {
+    level: "warn",
+    msg: "delivery rejected",
+    fields: { svix_id: "msg_2abc", code: "invalid_signature", status: 401 },
+  },
   "delivery failed (error)": {
     level: "error",
     msg: "delivery failed",
@@ -61,7 +70,9 @@ for (const [name, c] of Object.entries(cases)) {
   const legacy = time(() => legacyLine(c.level, c.msg, c.fields));
   const withPino = time(() => write.call(p, redact(c.fields) as object, String(redact(c.msg))));
   const pinoBare = time(() => write.call(p, c.fields, c.msg));
-  rows.push(`${name.padEnd(36)} before ${legacy.toFixed(0).padStart(5)} ns   pino+redact ${withPino.toFixed(0).padStart(5)} ns   pino alone ${pinoBare.toFixed(0).padStart(5)} ns`);
+  rows.push(
+    `${name.padEnd(36)} before ${legacy.toFixed(0).padStart(5)} ns   pino+redact ${withPino.toFixed(0).padStart(5)} ns   pino alone ${pinoBare.toFixed(0).padStart(5)} ns`,
+  );
 }
 // The applied delivery's debug line at the default level: dropped before any work.
 const quiet = pinoLogger("info");

@@ -6,6 +6,8 @@
  * a Prometheus text parser that is not ours must equal what was sent. The exposition must hold
  * nothing secret or identifying.
  */
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import parsePrometheusTextFormat, { type ParsedFamily } from "parse-prometheus-text-format";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -197,7 +199,11 @@ describe("clerk-sync serve: /metrics", () => {
       expect(families.get("clerk_sync_last_applied_timestamp_seconds")?.type).toBe("GAUGE");
       expect(last).toBeGreaterThanOrEqual(started);
       expect(last).toBeLessThanOrEqual(ended + 1);
-      for (const name of ["process_cpu_user_seconds_total", "process_start_time_seconds", "nodejs_heap_size_used_bytes"]) {
+      for (const name of [
+        "process_cpu_user_seconds_total",
+        "process_start_time_seconds",
+        "nodejs_heap_size_used_bytes",
+      ]) {
         expect(families.has(name), name).toBe(true);
       }
     });
@@ -264,6 +270,21 @@ describe("clerk-sync serve: /metrics", () => {
   });
 });
 
+test("importing clerk-sync (dist/) loads neither prom-client nor pino: the service loads them when it needs them", () => {
+  const entry = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+  const script = `
+    import { createRequire } from "node:module";
+    const require = createRequire(import.meta.url);
+    const { createJsonLogger } = await import(${JSON.stringify(entry)});
+    const loaded = () => Object.keys(require("node:module")._cache).filter((p) => /node_modules[\\\\/](pino|prom-client)[\\\\/]/.test(p));
+    const before = loaded().length;
+    createJsonLogger("info", () => {});
+    console.log(JSON.stringify({ before, after: loaded().some((p) => /pino/.test(p)) }));
+  `;
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+  expect(JSON.parse(out)).toEqual({ before: 0, after: true });
+});
+
 describe("metrics configuration", () => {
   const base = { CLERK_WEBHOOK_SIGNING_SECRET: generateSecret() };
   test("off unless CLERK_SYNC_METRICS=true or --metrics; a port of its own only when on", () => {
@@ -328,7 +349,13 @@ describe("the core's observer", () => {
 
   test("the service's metrics count what the observer is told, on their own registry", async () => {
     const metrics = createServiceMetrics({ processMetrics: false, now: () => 1_700_000_000_000 });
-    metrics.observer.delivery?.({ outcome: "applied", type: "user.created", code: null, status: 200, applySeconds: 0.01 });
+    metrics.observer.delivery?.({
+      outcome: "applied",
+      type: "user.created",
+      code: null,
+      status: 200,
+      applySeconds: 0.01,
+    });
     metrics.observer.delivery?.({ outcome: "rejected", type: null, code: "invalid_signature", status: 401 });
     metrics.observer.batch?.({ kind: "jobs", size: 3, failures: ["hook_failed"] });
     const families = parse(await metrics.text());

@@ -1,4 +1,5 @@
-import pino, { type DestinationStream } from "pino";
+import { createRequire } from "node:module";
+import type { DestinationStream, default as Pino } from "pino";
 import { LOG_LEVEL_RANK, type Logger, type LogLevel } from "../core/logger.js";
 
 const SECRET_KEY = /secret|signature|password|authorization|cookie|token|api[_-]?key|credential/i;
@@ -25,6 +26,13 @@ export function redact(value: unknown, key = ""): unknown {
     return out;
   }
   return value;
+}
+
+let pinoModule: typeof Pino | undefined;
+/** pino, loaded on the first logger made: an app importing clerk-sync for its receiver never loads it. */
+function loadPino(): typeof Pino {
+  pinoModule ??= createRequire(import.meta.url)("pino") as typeof Pino;
+  return pinoModule;
 }
 
 /** How the service's logger holds back repeated warnings and errors. */
@@ -83,6 +91,7 @@ export function createJsonLogger(
   const kinds = new Map<string, Kind>();
   // Synchronous: a line is on stdout before the call returns, so none is lost when the process
   // exits and supervisors see lines as they happen (stdout is synchronous for files and pipes).
+  const pino = loadPino();
   const destination: DestinationStream = write ? { write } : pino.destination({ dest: 1, sync: true });
   const out = pino(
     {

@@ -14,7 +14,12 @@ export const METRICS_PATH = "/metrics";
 export const UNKNOWN_TYPE_LABEL = "unknown";
 
 /** Error codes that are the store's (or a hook's) failure to apply a delivery. */
-const STORE_ERROR_CODES: readonly ErrorCode[] = ["store_unavailable", "unstorable_payload", "internal_error", "hook_failed"];
+const STORE_ERROR_CODES: readonly ErrorCode[] = [
+  "store_unavailable",
+  "unstorable_payload",
+  "internal_error",
+  "hook_failed",
+];
 
 /** The service's Prometheus metrics: the observer the core feeds, and their exposition. */
 export interface ServiceMetrics {
@@ -23,6 +28,8 @@ export interface ServiceMetrics {
   /** The exposition, in Prometheus' text format. */
   text(): Promise<string>;
   readonly contentType: string;
+  /** {@link METRICS_PATH}. */
+  readonly path: string;
   /** Answers a request for {@link METRICS_PATH}: GET or HEAD, else 405. */
   serve(req: IncomingMessage, res: ServerResponse): void;
 }
@@ -111,6 +118,7 @@ export function createServiceMetrics(options: { processMetrics?: boolean; now?: 
 
   return {
     observer,
+    path: METRICS_PATH,
     contentType: registry.contentType,
     text: () => registry.metrics(),
     serve(req, res) {

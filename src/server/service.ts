@@ -8,7 +8,7 @@ import { createClerkSync } from "../receiver/create-clerk-sync.js";
 import type { ClerkSyncStore } from "../store/store.js";
 import { describeDatabaseUrl, type ServiceConfig } from "./config.js";
 import { redact } from "./log.js";
-import { createServiceMetrics, METRICS_PATH, type MetricsServer, startMetricsServer } from "./metrics.js";
+import type { MetricsServer, ServiceMetrics } from "./metrics.js";
 
 /** A running service. */
 export interface RunningService {
@@ -49,7 +49,9 @@ export async function startService(
     metricsHost,
     ...settings
   } = config;
-  const metrics = metricsOn ? createServiceMetrics() : undefined;
+  // Loaded only when on: prom-client is not for every process that imports clerk-sync.
+  const metricsModule = metricsOn ? await import("./metrics.js") : undefined;
+  const metrics: ServiceMetrics | undefined = metricsModule?.createServiceMetrics();
   const sync = createClerkSync({
     ...settings,
     logger: log,
@@ -91,7 +93,7 @@ export async function startService(
       void webhook(req, res);
       return;
     }
-    if (path === METRICS_PATH && metrics && metricsPort === undefined) {
+    if (metrics && path === metrics.path && metricsPort === undefined) {
       metrics.serve(req, res);
       return;
     }
@@ -132,9 +134,9 @@ export async function startService(
     });
   });
   let metricsServer: MetricsServer | undefined;
-  if (metrics && metricsPort !== undefined) {
+  if (metricsModule && metrics && metricsPort !== undefined) {
     try {
-      metricsServer = await startMetricsServer(metrics, metricsHost ?? config.host, metricsPort);
+      metricsServer = await metricsModule.startMetricsServer(metrics, metricsHost ?? config.host, metricsPort);
     } catch (error) {
       server.close();
       await sync.close().catch(() => undefined);
@@ -148,7 +150,7 @@ export async function startService(
     url: `${url}${config.path}`,
     database: describeDatabaseUrl(config.databaseUrl),
     signing_keys: config.secrets.length,
-    ...(metrics ? { metrics: `${metricsServer?.url ?? url}${METRICS_PATH}` } : {}),
+    ...(metrics ? { metrics: `${metricsServer?.url ?? url}${metrics.path}` } : {}),
   });
 
   let closed: Promise<void> | undefined;
