@@ -3,10 +3,13 @@ import type { DestinationStream, default as Pino } from "pino";
 import { LOG_LEVEL_RANK, type Logger, type LogLevel } from "../core/logger.js";
 
 const SECRET_KEY = /secret|signature|password|authorization|cookie|token|api[_-]?key|credential/i;
-/** Signing secrets, Clerk secret keys, and HTTP credentials (`Bearer …`, `Basic …`). */
-const SECRET_VALUE = /whsec_[A-Za-z0-9+/=]+|sk_(live|test)_[A-Za-z0-9]+|\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
-/** The password of a URL's credentials (`postgres://user:password@host`): the user stays. */
-const URL_PASSWORD = /(\/\/[^:/@\s]+):[^@\s/]*@/g;
+/**
+ * In one pass: signing secrets, Clerk secret keys, HTTP credentials (`Bearer …`, `Basic …`), and
+ * the password of a URL's credentials (`postgres://user:password@host`, the user kept: group 1).
+ */
+const SECRET_VALUE =
+  /whsec_[A-Za-z0-9+/=]+|sk_(?:live|test)_[A-Za-z0-9]+|\b(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+|(\/\/[^:/@\s]+):[^@\s/]*@/g;
+const hide = (_match: string, urlUser: string | undefined): string => (urlUser ? `${urlUser}:***@` : "[redacted]");
 
 /**
  * Removes anything secret-looking from a value before it is logged: fields whose name looks
@@ -18,7 +21,7 @@ const URL_PASSWORD = /(\/\/[^:/@\s]+):[^@\s/]*@/g;
  */
 export function redact(value: unknown, key = ""): unknown {
   if (SECRET_KEY.test(key)) return "[redacted]";
-  if (typeof value === "string") return value.replace(SECRET_VALUE, "[redacted]").replace(URL_PASSWORD, "$1:***@");
+  if (typeof value === "string") return value.replace(SECRET_VALUE, hide);
   if (Array.isArray(value)) return value.map((v) => redact(v));
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
