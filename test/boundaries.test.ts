@@ -125,6 +125,13 @@ const RULES: readonly BoundaryRule[] = [
     why: "each driver is imported only inside its own dialect folder (mysql2 is an optional peer dependency)",
   },
   {
+    id: "metrics-and-log-libraries-only-in-server",
+    in: ["src/"],
+    except: ["src/server/"],
+    packages: ["prom-client", "pino"],
+    why: "the service's metrics and logs are its own: the core reports through SyncObserver and Logger, in-app receivers load neither",
+  },
+  {
     id: "frameworks-only-in-adapters",
     in: ["src/"],
     except: ["src/adapters/"],
@@ -184,6 +191,19 @@ describe("the checker finds what it must (small in-memory trees)", () => {
     expect(brokenRules({ "src/core/engine.ts": 'import pg from "pg";\n' })).toEqual([
       'core-no-framework-or-driver src/core/engine.ts "pg"',
       'pg-only-in-postgres src/core/engine.ts "pg"',
+    ]);
+  });
+
+  test("prom-client or pino outside src/server/ breaks the metrics-and-logs rule; inside it does not", () => {
+    expect(
+      brokenRules({
+        "src/core/handler.ts": 'import { Counter } from "prom-client";\n',
+        "src/receiver/create-clerk-sync.ts": 'import pino from "pino";\n',
+        "src/server/metrics.ts": 'import { Registry } from "prom-client";\nimport pino from "pino";\n',
+      }),
+    ).toEqual([
+      'metrics-and-log-libraries-only-in-server src/core/handler.ts "prom-client"',
+      'metrics-and-log-libraries-only-in-server src/receiver/create-clerk-sync.ts "pino"',
     ]);
   });
 

@@ -148,13 +148,15 @@ describe("event patterns", () => {
 describe("resolveConfig: the service's settings are the receiver's", () => {
   it("equal resolveReceiverSettings on the same environment, plus where to listen", () => {
     const config = resolveConfig(ENV);
-    const { host, port, path, logLevel, headersTimeoutMs, requestTimeoutMs, maxConnections, ...receiver } = config;
-    expect({ host, port, path, logLevel, headersTimeoutMs, requestTimeoutMs, maxConnections }).toEqual({
+    const { host, port, path, logLevel, headersTimeoutMs, requestTimeoutMs, maxConnections, metrics, ...receiver } =
+      config;
+    expect({ host, port, path, logLevel, headersTimeoutMs, requestTimeoutMs, maxConnections, metrics }).toEqual({
       host: "0.0.0.0",
       port: 3000,
       path: "/api/webhooks",
       logLevel: "warn",
       ...HTTP_LIMIT_DEFAULTS,
+      metrics: false,
     });
     const { logLevel: _, ...settings } = resolveReceiverSettings({}, ENV, { logging: true });
     expect(receiver).toEqual(settings);

@@ -82,3 +82,52 @@ describe("createJsonLogger: repeated errors", () => {
     expect(lines).toHaveLength(5);
   });
 });
+
+describe("createJsonLogger: the line's shape and redaction", () => {
+  const SIGNING = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  const SECRET_KEY = "sk_live_abcDEF123456";
+
+  test("one JSON object per line: level by name, time in ISO 8601, msg, the fields; no pid or hostname", () => {
+    const { lines, write } = capture();
+    createJsonLogger("info", write).info("listening", { url: "http://localhost:3000/api/webhooks", signing_keys: 1 });
+    expect(lines).toHaveLength(1);
+    const [line] = lines;
+    expect(Object.keys(line ?? {}).sort()).toEqual(["level", "msg", "signing_keys", "time", "url"]);
+    expect(line).toMatchObject({ level: "info", msg: "listening", signing_keys: 1 });
+    expect(new Date(String(line?.time)).toISOString()).toBe(line?.time);
+  });
+
+  test("signing secrets, secret keys, database passwords, tokens and Authorization headers never appear", () => {
+    const raw: string[] = [];
+    const log = createJsonLogger("debug", (line) => void raw.push(line), { windowMs: 0 });
+    log.error("start failed", {
+      code: "store_unavailable",
+      error: "Cannot open postgres://app:hunter2-pw@db.internal:5432/app: connect ECONNREFUSED",
+    });
+    log.warn(`verify failed with ${SIGNING}`, { secrets: [SIGNING], detail: `key ${SECRET_KEY}` });
+    log.info("request", {
+      headers: { authorization: "Bearer eyJhbGciOi.payload.sig", cookie: "clerk_sync_dashboard=dash-cookie-1" },
+      note: "sent Authorization: Bearer eyJhbGciOi.payload.sig and Basic dXNlcjpwYXNz",
+    });
+    log.debug("dashboard", { dashboard_token: "dash-token-123", CLERK_SYNC_METRICS_TOKEN: "m-tok", apiKey: "k-1" });
+    const text = raw.join("");
+    for (const secret of [
+      "hunter2-pw",
+      SIGNING,
+      SIGNING.slice(6),
+      SECRET_KEY,
+      "eyJhbGciOi",
+      "dXNlcjpwYXNz",
+      "dash-cookie-1",
+      "dash-token-123",
+      "m-tok",
+      "k-1",
+    ]) {
+      expect(text, secret).not.toContain(secret);
+    }
+    // What is not secret stays readable: the user and host of the URL, the code.
+    const [failed] = raw.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(failed?.error).toBe("Cannot open postgres://app:***@db.internal:5432/app: connect ECONNREFUSED");
+    expect(failed?.code).toBe("store_unavailable");
+  });
+});

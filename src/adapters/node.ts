@@ -88,19 +88,21 @@ export function sendReply(res: ServerResponse, reply: WebhookReply, allow = "POS
  * http.createServer(toNodeListener(createClerkSync())).listen(3000);
  */
 export function toNodeListener(
-  handler: Pick<WebhookHandler, "handle" | "maxBodyBytes">,
+  handler: Pick<WebhookHandler, "handle" | "maxBodyBytes"> & Partial<Pick<WebhookHandler, "refuse">>,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  // A refusal before `handle` is observed and logged by the handler when it can (`refuse`).
+  const refuse = (error: unknown) => (handler.refuse ? handler.refuse(error) : errorReply(error));
   return async (req, res) => {
     let reply: WebhookReply;
     if (req.method !== "POST") {
       req.resume();
-      reply = errorReply(new ClerkSyncError("method_not_allowed", "Webhook deliveries must be POSTed"));
+      reply = refuse(new ClerkSyncError("method_not_allowed", "Webhook deliveries must be POSTed"));
     } else {
       try {
         const body = await readNodeBody(req, handler.maxBodyBytes);
         reply = await handler.handle({ method: "POST", headers: req.headers, body });
       } catch (error) {
-        reply = errorReply(error);
+        reply = refuse(error);
       }
     }
     sendReply(res, reply);

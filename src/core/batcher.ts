@@ -1,3 +1,5 @@
+import { toStoreError } from "./errors.js";
+import { observe, type SyncObserver } from "./observer.js";
 import type { DeliveryOutcome } from "./schema.js";
 import type { DeliveryJob, DeliveryPlan, Settled, SyncStore } from "./store-contract.js";
 
@@ -12,7 +14,10 @@ class Lane<T> {
   readonly queue: Waiting<T>[] = [];
   /** Submission number of each queued delivery, to take the lane whose head waited longest. */
   readonly seq: number[] = [];
-  constructor(readonly apply: (items: readonly T[]) => Promise<Settled<DeliveryOutcome>[]>) {}
+  constructor(
+    readonly kind: "plans" | "jobs",
+    readonly apply: (items: readonly T[]) => Promise<Settled<DeliveryOutcome>[]>,
+  ) {}
 }
 
 /**
@@ -39,9 +44,11 @@ export class GroupCommit<Db = unknown> {
   constructor(
     private readonly store: SyncStore<Db>,
     private readonly maxBatch = 256,
+    /** Told each batch's kind, size and failures (metrics). */
+    private readonly observer?: SyncObserver,
   ) {
-    this.#plans = new Lane((plans) => store.applyPlans(plans));
-    this.#jobs = new Lane((jobs) => store.applyJobs(jobs));
+    this.#plans = new Lane("plans", (plans) => store.applyPlans(plans));
+    this.#jobs = new Lane("jobs", (jobs) => store.applyJobs(jobs));
   }
 
   /** Read on every flush: a store opened lazily only knows its limit once open. */
@@ -115,6 +122,10 @@ export class GroupCommit<Db = unknown> {
       results = batch.map(() => ({ ok: false, error }));
     }
     this.#inFlight--;
+    if (this.observer) {
+      const failures = results.flatMap((r) => (r.ok ? [] : [toStoreError(r.error).code]));
+      observe(this.observer, "batch", { kind: lane.kind, size: batch.length, failures });
+    }
     batch.forEach((waiting, i) => {
       const result = results[i] as Settled<DeliveryOutcome>;
       if (result.ok) waiting.resolve(result.value);

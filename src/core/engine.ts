@@ -3,6 +3,7 @@ import { type ClerkEventType, normalizeTimestamp } from "./events.js";
 import { type AnyHook, type Hook, HookRegistry, typeFilter } from "./hooks.js";
 import { objectMemberText } from "./json-member.js";
 import { mapEvent } from "./mappers.js";
+import type { SyncObserver } from "./observer.js";
 import type { DeliveryOutcome } from "./schema.js";
 import type { DeliveryPlan, DeliveryRecord, SyncStore } from "./store-contract.js";
 import type { ParsedEvent } from "./validate.js";
@@ -26,6 +27,8 @@ export interface SyncEngineOptions {
    * patterns or `*`. Others are recorded as `ignored`. Default: every type.
    */
   events?: readonly string[];
+  /** Told each request's outcome and each batch committed (metrics): see {@link SyncObserver}. */
+  observer?: SyncObserver;
 }
 
 /** One verified delivery, ready to apply. */
@@ -65,7 +68,7 @@ export class SyncEngine<Db = unknown> {
     this.#hard = options.deleteMode === "hard";
     this.#now = options.now ?? Date.now;
     this.#mirrors = typeFilter(options.events);
-    this.#commit = new GroupCommit(store, options.maxBatch);
+    this.#commit = new GroupCommit(store, options.maxBatch, options.observer);
   }
 
   /**

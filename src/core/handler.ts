@@ -1,7 +1,8 @@
 import type { DeliveryResult, SyncEngine } from "./engine.js";
-import { ClerkSyncError, toStoreError } from "./errors.js";
+import { ClerkSyncError, type ErrorCode, toStoreError } from "./errors.js";
 import type { HeaderSource } from "./headers.js";
 import { type Logger, silentLogger } from "./logger.js";
+import { observe, type SyncObserver } from "./observer.js";
 import { parseEvent } from "./validate.js";
 import type { Verifier } from "./verify.js";
 
@@ -14,6 +15,8 @@ export interface WebhookHandlerOptions {
   /** Largest accepted body in bytes. Default 1 MiB. */
   maxBodyBytes?: number;
   logger?: Logger;
+  /** Told each request's outcome, type, code and apply time (metrics). */
+  observer?: SyncObserver;
 }
 
 /** A request as adapters hand it over: method, headers and the untouched raw body. */
@@ -44,6 +47,11 @@ export interface WebhookHandler {
   handle(input: WebhookInput): Promise<WebhookReply>;
   /** Web-standard entry: reads the body itself, enforcing the limit. */
   fetch(request: Request): Promise<Response>;
+  /**
+   * The reply for a request an adapter refused before `handle` (not POST, a body over the limit,
+   * a body already parsed): observed and logged as `handle` does with the requests it refuses.
+   */
+  refuse(error: unknown): WebhookReply;
   readonly maxBodyBytes: number;
 }
 
@@ -128,9 +136,12 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
   const { verify, engine } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const log = options.logger ?? silentLogger;
+  const { observer } = options;
 
   async function handle(input: WebhookInput): Promise<WebhookReply> {
     let svixId: string | undefined;
+    let type: string | null = null;
+    let started: number | undefined;
     try {
       if (input.method !== "POST") {
         throw new ClerkSyncError("method_not_allowed", "Webhook deliveries must be POSTed");
@@ -145,7 +156,16 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
         throw new ClerkSyncError("invalid_payload", "The body is not valid UTF-8", { cause });
       }
       const parsed = parseEvent(rawBody);
+      type = parsed.event.type;
+      started = performance.now();
       const result: DeliveryResult = await engine.process({ svixId, rawBody, parsed });
+      observe(observer, "delivery", {
+        outcome: result.outcome,
+        type,
+        code: null,
+        status: 200,
+        applySeconds: (performance.now() - started) / 1000,
+      });
       log.debug("delivery", {
         svix_id: svixId,
         type: result.type,
@@ -159,6 +179,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     } catch (error) {
       const reply = errorReply(error);
       const code = (reply.body.error as { code: string }).code;
+      observeError(reply, type, started);
       if (reply.status >= 500) {
         const cause = error instanceof Error ? (error.cause ?? error) : error;
         log.error("delivery failed", { svix_id: svixId, code, cause: describe(cause) });
@@ -172,19 +193,42 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     }
   }
 
+  /** Tells the observer of an error reply: `failed` in the engine once it `started`, else `rejected`. */
+  function observeError(reply: WebhookReply, type: string | null, started: number | undefined): void {
+    if (!observer) return;
+    observe(observer, "delivery", {
+      ...(started === undefined
+        ? { outcome: "rejected" as const }
+        : { outcome: "failed" as const, applySeconds: (performance.now() - started) / 1000 }),
+      type,
+      code: (reply.body.error as { code: ErrorCode }).code,
+      status: reply.status,
+    });
+  }
+
+  function refuse(error: unknown): WebhookReply {
+    const reply = errorReply(error);
+    observeError(reply, null, undefined);
+    const code = (reply.body.error as { code: ErrorCode }).code;
+    if (reply.status >= 500) log.error("delivery failed", { code, cause: describe(error) });
+    else log.warn("delivery rejected", { code, status: reply.status });
+    return reply;
+  }
+
   return {
     maxBodyBytes,
     handle,
+    refuse,
     async fetch(request) {
       let reply: WebhookReply;
       if (request.method !== "POST") {
-        reply = errorReply(new ClerkSyncError("method_not_allowed", "Webhook deliveries must be POSTed"));
+        reply = refuse(new ClerkSyncError("method_not_allowed", "Webhook deliveries must be POSTed"));
       } else {
         try {
           const body = await readBody(request, maxBodyBytes);
           reply = await handle({ method: request.method, headers: request.headers, body });
         } catch (error) {
-          reply = errorReply(error);
+          reply = refuse(error);
         }
       }
       return Response.json(reply.body, {

@@ -25,6 +25,7 @@ export type { HeaderLookup, HeaderSource } from "./headers.js";
 export type { AnyHook, Hook, HookContext } from "./hooks.js";
 export { type Logger, type LogLevel, silentLogger } from "./logger.js";
 export type { ChildSet, Mutation } from "./mappers.js";
+export type { BatchObservation, DeliveryObservation, SyncObserver } from "./observer.js";
 export * from "./schema.js";
 export type * from "./store-contract.js";
 export { type ParsedEvent, parseEvent, validateEvent } from "./validate.js";

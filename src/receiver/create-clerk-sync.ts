@@ -55,6 +55,8 @@ export interface ClerkSync {
   fetch(request: Request): Promise<Response>;
   /** Entry for adapters that read the raw body themselves. */
   handle(input: WebhookInput): Promise<WebhookReply>;
+  /** The reply for a request such an adapter refused before `handle` (see {@link WebhookHandler.refuse}). */
+  refuse(error: unknown): WebhookReply;
   /** Largest accepted body in bytes. */
   readonly maxBodyBytes: number;
   /** Registers a hook (see {@link SyncEngine.on}). */
@@ -144,6 +146,7 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
       engine: processor,
       maxBodyBytes: settings.maxBodyBytes,
       logger: log,
+      ...(options.observer ? { observer: options.observer } : {}),
     });
     built = { settings, log, engine, handler };
     return built;
@@ -251,6 +254,13 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
       try {
         return await build().handler.handle(input);
       } catch (error) {
+        return errorReply(error);
+      }
+    },
+    refuse(error) {
+      try {
+        return build().handler.refuse(error);
+      } catch {
         return errorReply(error);
       }
     },

@@ -28,6 +28,12 @@ export interface ServiceConfig extends ReceiverSettings {
   requestTimeoutMs: number;
   /** Open connections at most; further ones are closed as they arrive (`server.maxConnections`). */
   maxConnections: number;
+  /** Serve Prometheus metrics at `/metrics` (default false). */
+  metrics: boolean;
+  /** A port of its own for `/metrics` (then the webhook port answers 404 there); absent: the webhook port. */
+  metricsPort?: number;
+  /** The interface the metrics port listens on (default: `host`). */
+  metricsHost?: string;
 }
 
 /**
@@ -49,6 +55,9 @@ export const ENVIRONMENT = {
   CLERK_SYNC_HEADERS_TIMEOUT_MS: "Longest wait for a request's headers, ms (default 5000)",
   CLERK_SYNC_REQUEST_TIMEOUT_MS: "Longest wait for a whole request, headers and body, ms (default 10000); then 408",
   CLERK_SYNC_MAX_CONNECTIONS: "Open connections at most (default 1000); more are closed on arrival",
+  CLERK_SYNC_METRICS: "true: serve Prometheus metrics at /metrics; false (default): 404 there",
+  CLERK_SYNC_METRICS_PORT: "A port of its own for /metrics (default: the webhook port); needs CLERK_SYNC_METRICS=true",
+  CLERK_SYNC_METRICS_HOST: "Interface the metrics port listens on (default: HOST)",
 } as const;
 
 /** Flags given on the command line; each overrides its variable. */
@@ -65,6 +74,8 @@ export interface ConfigFlags {
   headersTimeoutMs?: string;
   requestTimeoutMs?: string;
   maxConnections?: string;
+  metrics?: boolean;
+  metricsPort?: string;
 }
 
 /** How errors name the settings that came from flags. */
@@ -128,8 +139,10 @@ export function resolveConfig(env: Env, flags: ConfigFlags = {}): ServiceConfig 
       `CLERK_SYNC_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed CLERK_SYNC_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
     );
   }
+  const metrics = resolveMetrics(env, flags);
   return {
     ...settings,
+    ...metrics,
     host: flags.host ?? env.HOST ?? "0.0.0.0",
     port: port === "0" ? 0 : positiveInt("PORT", port),
     path,
@@ -143,6 +156,27 @@ export function resolveConfig(env: Env, flags: ConfigFlags = {}): ServiceConfig 
       HTTP_LIMIT_DEFAULTS.maxConnections,
     ),
   };
+}
+
+/** `/metrics`: off unless `CLERK_SYNC_METRICS=true` (or `--metrics`); its own port only when on. */
+function resolveMetrics(env: Env, flags: ConfigFlags): Pick<ServiceConfig, "metrics" | "metricsPort" | "metricsHost"> {
+  let metrics = flags.metrics;
+  if (metrics === undefined) {
+    const text = env.CLERK_SYNC_METRICS || "false";
+    if (text !== "true" && text !== "false") {
+      throw new ClerkSyncError("invalid_config", `CLERK_SYNC_METRICS must be true or false, got "${text}"`);
+    }
+    metrics = text === "true";
+  }
+  const portText = flags.metricsPort ?? (env.CLERK_SYNC_METRICS_PORT || undefined);
+  const portName = flags.metricsPort !== undefined ? "--metrics-port" : "CLERK_SYNC_METRICS_PORT";
+  if (portText === undefined) return { metrics };
+  // A port given while metrics are off would be a listener nobody asked for, or a silent no-op.
+  if (!metrics) {
+    throw new ClerkSyncError("invalid_config", `${portName} is set but metrics are off: set CLERK_SYNC_METRICS=true`);
+  }
+  const metricsPort = portText === "0" ? 0 : positiveInt(portName, portText);
+  return { metrics, metricsPort, metricsHost: env.CLERK_SYNC_METRICS_HOST || flags.host || env.HOST || "0.0.0.0" };
 }
 
 /** A database URL fit for logs: any password removed. */

@@ -1,12 +1,27 @@
+import { createRequire } from "node:module";
+import type { DestinationStream, default as Pino } from "pino";
 import { LOG_LEVEL_RANK, type Logger, type LogLevel } from "../core/logger.js";
 
-const SECRET_KEY = /secret|signature|password|authorization|token|api[_-]?key/i;
-const SECRET_VALUE = /whsec_[A-Za-z0-9+/=]+|sk_(live|test)_[A-Za-z0-9]+/g;
+const SECRET_KEY = /secret|signature|password|authorization|cookie|token|api[_-]?key|credential/i;
+/**
+ * In one pass: signing secrets, Clerk secret keys, HTTP credentials (`Bearer …`, `Basic …`), and
+ * the password of a URL's credentials (`postgres://user:password@host`, the user kept: group 1).
+ */
+const SECRET_VALUE =
+  /whsec_[A-Za-z0-9+/=]+|sk_(?:live|test)_[A-Za-z0-9]+|\b(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+|(\/\/[^:/@\s]+):[^@\s/]*@/g;
+const hide = (_match: string, urlUser: string | undefined): string => (urlUser ? `${urlUser}:***@` : "[redacted]");
 
-/** Removes anything secret-looking from a value before it is logged. */
+/**
+ * Removes anything secret-looking from a value before it is logged: fields whose name looks
+ * secret (at any depth), and values shaped like a signing secret, a Clerk secret key, an HTTP
+ * credential or a URL's password.
+ *
+ * @example
+ * redact({ database: "postgres://app:hunter2@db/app" }); // { database: "postgres://app:***@db/app" }
+ */
 export function redact(value: unknown, key = ""): unknown {
   if (SECRET_KEY.test(key)) return "[redacted]";
-  if (typeof value === "string") return value.replace(SECRET_VALUE, "[redacted]");
+  if (typeof value === "string") return value.replace(SECRET_VALUE, hide);
   if (Array.isArray(value)) return value.map((v) => redact(v));
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
@@ -14,6 +29,13 @@ export function redact(value: unknown, key = ""): unknown {
     return out;
   }
   return value;
+}
+
+let pinoModule: typeof Pino | undefined;
+/** pino, loaded on the first logger made: an app importing clerk-sync for its receiver never loads it. */
+function loadPino(): typeof Pino {
+  pinoModule ??= createRequire(import.meta.url)("pino") as typeof Pino;
+  return pinoModule;
 }
 
 /** How the service's logger holds back repeated warnings and errors. */
@@ -49,34 +71,43 @@ export interface ServiceLogger extends Logger {
 }
 
 /**
- * A JSON-lines logger for the service: one object per line on stdout, secrets redacted by key
- * name and by value shape (`whsec_…`, `sk_…`). Repeated warnings and errors are rate-limited
- * (see {@link RepeatLimit}): the first of a kind is written whole, then within the window one
- * summary with the same level, message and fields plus `more_like_this` (how many were held
- * back) and `window_seconds`. A kind is the level, message and fields but the per-request ones
- * (`svix_id`).
+ * The service's JSON-lines logger, written by pino: one object per line on stdout (`level` as
+ * its name, `time` in ISO 8601, the fields, `msg`), secrets redacted by key name at any depth
+ * and by value shape (see {@link redact}; pino's own `redact` takes fixed paths, which cannot say
+ * "any key named like a secret" or "a `whsec_` inside a message"). Repeated warnings and errors
+ * are rate-limited (see {@link RepeatLimit}): the first of a kind is written whole, then within
+ * the window one summary with the same level, message and fields plus `more_like_this` (how
+ * many were held back) and `window_seconds`. A kind is the level, message and fields but the
+ * per-request ones (`svix_id`). `write` takes each line (tests); default: stdout, synchronously.
  *
  * @example
  * const log = createJsonLogger("info"); log.info("listening", { port: 3000 });
  */
 export function createJsonLogger(
   level: LogLevel = "info",
-  write: (line: string) => void = (line) => process.stdout.write(line),
+  write?: (line: string) => void,
   limit: RepeatLimit = {},
 ): ServiceLogger {
   const min = LOG_LEVEL_RANK[level];
   const windowMs = limit.windowMs ?? 60_000;
   const maxKinds = limit.maxKinds ?? 1_000;
   const kinds = new Map<string, Kind>();
+  // Synchronous: a line is on stdout before the call returns, so none is lost when the process
+  // exits and supervisors see lines as they happen (stdout is synchronous for files and pipes).
+  const pino = loadPino();
+  const destination: DestinationStream = write ? { write } : pino.destination({ dest: 1, sync: true });
+  const out = pino(
+    {
+      level,
+      base: undefined, // no pid or hostname: the shape of the lines stays what it was
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
 
   const line = (lvl: LogLevel, message: string, fields?: Record<string, unknown>) => {
-    const entry = {
-      time: new Date().toISOString(),
-      level: lvl,
-      msg: redact(message),
-      ...(fields ? (redact(fields) as object) : {}),
-    };
-    write(`${JSON.stringify(entry)}\n`);
+    out[lvl]((fields ? redact(fields) : {}) as object, String(redact(message)));
   };
 
   const summarize = (key: string, kind: Kind) => {

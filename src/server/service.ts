@@ -8,6 +8,7 @@ import { createClerkSync } from "../receiver/create-clerk-sync.js";
 import type { ClerkSyncStore } from "../store/store.js";
 import { describeDatabaseUrl, type ServiceConfig } from "./config.js";
 import { redact } from "./log.js";
+import type { MetricsServer, ServiceMetrics } from "./metrics.js";
 
 /** A running service. */
 export interface RunningService {
@@ -43,11 +44,18 @@ export async function startService(
     headersTimeoutMs,
     requestTimeoutMs,
     maxConnections,
+    metrics: metricsOn,
+    metricsPort,
+    metricsHost,
     ...settings
   } = config;
+  // Loaded only when on: prom-client is not for every process that imports clerk-sync.
+  const metricsModule = metricsOn ? await import("./metrics.js") : undefined;
+  const metrics: ServiceMetrics | undefined = metricsModule?.createServiceMetrics();
   const sync = createClerkSync({
     ...settings,
     logger: log,
+    ...(metrics ? { observer: metrics.observer } : {}),
     // The settings are resolved already (flags, environment, .env files): read nothing again.
     env: {},
     ...(options.store ? { store: options.store } : {}),
@@ -83,6 +91,10 @@ export async function startService(
         return;
       }
       void webhook(req, res);
+      return;
+    }
+    if (metrics && path === metrics.path && metricsPort === undefined) {
+      metrics.serve(req, res);
       return;
     }
     req.resume();
@@ -121,6 +133,16 @@ export async function startService(
       resolve();
     });
   });
+  let metricsServer: MetricsServer | undefined;
+  if (metricsModule && metrics && metricsPort !== undefined) {
+    try {
+      metricsServer = await metricsModule.startMetricsServer(metrics, metricsHost ?? config.host, metricsPort);
+    } catch (error) {
+      server.close();
+      await sync.close().catch(() => undefined);
+      throw error;
+    }
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   const url = `http://${host}:${port}`;
@@ -128,6 +150,7 @@ export async function startService(
     url: `${url}${config.path}`,
     database: describeDatabaseUrl(config.databaseUrl),
     signing_keys: config.secrets.length,
+    ...(metrics ? { metrics: `${metricsServer?.url ?? url}${metrics.path}` } : {}),
   });
 
   let closed: Promise<void> | undefined;
@@ -147,6 +170,7 @@ export async function startService(
         await stopped;
         clearInterval(sweep);
         clearTimeout(deadline);
+        await metricsServer?.close();
         // Waits for deliveries still in flight (connections dropped at the deadline), then closes the store.
         await sync.close();
         log.info("stopped");

@@ -18,7 +18,8 @@ export const serve: Command = {
   usage: `clerk-sync serve [--port 3000] [--host 0.0.0.0] [--database-url file:./clerk-sync.db]
                  [--secret whsec_…] [--path /api/webhooks] [--no-migrate] [--log-level info]
                  [--events user.*,organization.*] [--headers-timeout-ms 5000]
-                 [--request-timeout-ms 10000] [--max-connections 1000]`,
+                 [--request-timeout-ms 10000] [--max-connections 1000]
+                 [--metrics] [--metrics-port 9464]`,
   async run(ctx) {
     const { values } = parseArgs({
       args: ctx.args,
@@ -32,6 +33,8 @@ export const serve: Command = {
         "headers-timeout-ms": { type: "string" },
         "request-timeout-ms": { type: "string" },
         "max-connections": { type: "string" },
+        metrics: { type: "boolean" },
+        "metrics-port": { type: "string" },
       },
     });
     if (values.help) {
@@ -48,6 +51,8 @@ export const serve: Command = {
     if (values["headers-timeout-ms"] !== undefined) flags.headersTimeoutMs = values["headers-timeout-ms"];
     if (values["request-timeout-ms"] !== undefined) flags.requestTimeoutMs = values["request-timeout-ms"];
     if (values["max-connections"] !== undefined) flags.maxConnections = values["max-connections"];
+    if (values.metrics) flags.metrics = true;
+    if (values["metrics-port"] !== undefined) flags.metricsPort = values["metrics-port"];
     const config = resolveConfig(env, flags);
     const log = createJsonLogger(config.logLevel);
     if (config.secrets.length === 0) {
