@@ -1,8 +1,10 @@
 import { isClerkSyncError } from "../core/errors.js";
 import { backfillCommand } from "./commands/backfill.js";
 import { fakeClerk } from "./commands/fake-clerk.js";
+import { init } from "./commands/init.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { reconcileCommand } from "./commands/reconcile.js";
+import { secret } from "./commands/secret.js";
 import { send } from "./commands/send.js";
 import { serve } from "./commands/serve.js";
 import { status } from "./commands/status.js";
@@ -10,6 +12,8 @@ import type { Command, CommandContext } from "./context.js";
 
 export const COMMANDS: readonly Command[] = [
   serve,
+  init,
+  secret,
   migrateCommand,
   send,
   status,

@@ -23,7 +23,7 @@ export {
 } from "./handler.js";
 export type { HeaderLookup, HeaderSource } from "./headers.js";
 export type { AnyHook, Hook, HookContext } from "./hooks.js";
-export { type Logger, type LogLevel, silentLogger } from "./logger.js";
+export { consoleLogger, type Logger, type LogLevel, silentLogger } from "./logger.js";
 export type { ChildSet, Mutation } from "./mappers.js";
 export type { BatchObservation, DeliveryObservation, SyncObserver } from "./observer.js";
 export * from "./schema.js";

@@ -33,3 +33,30 @@ export function filterLogger(logger: Logger, level: LogLevel): Logger {
     LOG_LEVEL_RANK[lvl] >= min ? (message, fields) => logger[lvl](message, fields) : noop;
   return { debug: keep("debug"), info: keep("info"), warn: keep("warn"), error: keep("error") };
 }
+
+/** Secret-looking values (`whsec_…`, `sk_live_…`, `sk_test_…`), replaced before a line is printed. */
+const SECRET_VALUE = /whsec_[A-Za-z0-9+/=]+|sk_(live|test)_[A-Za-z0-9]+/g;
+
+/**
+ * The in-app receivers' default logger: warnings and errors (refused and failed deliveries, a
+ * missing secret) as one line each on the console (`console.warn` / `console.error`, so that the
+ * platform's log shows them), `[clerk-sync] message {"field":…}`; secret-looking values are
+ * replaced. Below `level` (default `warn`) nothing is printed.
+ *
+ * @example
+ * consoleLogger().warn("delivery rejected", { code: "invalid_signature" });
+ * // [clerk-sync] delivery rejected {"code":"invalid_signature"}
+ */
+export function consoleLogger(level: LogLevel = "warn"): Logger {
+  const line = (message: string, fields?: Record<string, unknown>): string =>
+    `[clerk-sync] ${message}${fields ? ` ${JSON.stringify(fields)}` : ""}`.replace(SECRET_VALUE, "[redacted]");
+  return filterLogger(
+    {
+      debug: (message, fields) => console.debug(line(message, fields)),
+      info: (message, fields) => console.info(line(message, fields)),
+      warn: (message, fields) => console.warn(line(message, fields)),
+      error: (message, fields) => console.error(line(message, fields)),
+    },
+    level,
+  );
+}

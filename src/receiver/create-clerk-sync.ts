@@ -12,7 +12,7 @@ import {
   type WebhookReply,
 } from "../core/handler.js";
 import type { AnyHook, Hook } from "../core/hooks.js";
-import { filterLogger, type Logger, silentLogger } from "../core/logger.js";
+import { consoleLogger, filterLogger, type Logger } from "../core/logger.js";
 import { createVerifier, type Verifier } from "../core/verify.js";
 import { ensureOrganization, ensureUser, type ReadThroughSource } from "../read-through/ensure.js";
 import type { ClerkOrganization, ClerkUser } from "../store/queries.js";
@@ -37,7 +37,12 @@ import { ReceiverStore } from "./receiver-store.js";
 export interface ClerkSyncOptions extends SyncEngineOptions, ReceiverSettingOptions {
   /** A store you opened yourself; closed by `close()`. */
   store?: ClerkSyncStore | Promise<ClerkSyncStore>;
-  /** Default: none (silent). `LOG_LEVEL` or `logLevel` drops the messages below that level. */
+  /**
+   * Default: warnings and errors (refused and failed deliveries, a missing secret) printed on the
+   * console, one line each ({@link consoleLogger}); `logLevel` changes that level (`LOG_LEVEL` is
+   * read only with a logger of your own). Pass your logger (pino, …), or `silentLogger` for none.
+   * `LOG_LEVEL` or `logLevel` drops your logger's messages below that level.
+   */
   logger?: Logger;
   /** Environment to read defaults from. Default `process.env`. */
   env?: Env;
@@ -120,7 +125,7 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
       logging: options.logger !== undefined,
     });
     const log = !options.logger
-      ? silentLogger
+      ? consoleLogger(settings.logLevel ?? "warn")
       : settings.logLevel
         ? filterLogger(options.logger, settings.logLevel)
         : options.logger;
@@ -226,6 +231,18 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
     },
   });
 
+  /**
+   * The reply to a delivery when the configuration cannot be read (a malformed variable): the
+   * coded error, logged (no logger was built from the settings, so the one given or the console).
+   */
+  const configurationFailed = (error: unknown): WebhookReply => {
+    const reply = errorReply(error);
+    (options.logger ?? consoleLogger()).error("receiver configuration failed", {
+      ...(reply.body.error as { code: string; message: string }),
+    });
+    return reply;
+  };
+
   const register = (add: (engine: SyncEngine<Kysely<ClerkSyncDatabase>>) => void): ClerkSync => {
     if (built) add(built.engine);
     else pending.push(add);
@@ -245,17 +262,19 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
       try {
         handler = build().handler;
       } catch (error) {
-        const { status, body } = errorReply(error);
+        const { status, body } = configurationFailed(error);
         return Response.json(body, { status });
       }
       return handler.fetch(request);
     },
     async handle(input) {
+      let handler: WebhookHandler;
       try {
-        return await build().handler.handle(input);
+        handler = build().handler;
       } catch (error) {
-        return errorReply(error);
+        return configurationFailed(error);
       }
+      return handler.handle(input);
     },
     refuse(error) {
       try {

@@ -23,6 +23,21 @@ function readData(path: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/**
+ * The error for a webhook route that answered a redirect: behind `clerkMiddleware` a route that
+ * calls `auth.protect()` sends a request without a session to the sign-in page (307). Following
+ * it would end in a DNS or HTML error about the sign-in host; the cause is the proxy's line.
+ */
+function notPublic(url: string, status: number, location: string | null): ClerkSyncError {
+  return new ClerkSyncError(
+    "invalid_config",
+    `POST ${url} answered ${status}${location ? ` with a redirect to ${location}` : " (a redirect)"}: the webhook route is not public. ` +
+      "Clerk's webhooks carry no session, so a route behind clerkMiddleware's auth.protect() redirects them to sign in. " +
+      'In proxy.ts (middleware.ts before Next.js 16), skip the check for the webhook route: if (!request.nextUrl.pathname.startsWith("/api/webhooks")) await auth.protect(); ' +
+      "(see docs/troubleshooting.md). Otherwise check --url: clerk-sync does not follow redirects",
+  );
+}
+
 export const send: Command = {
   name: "send",
   summary: "Sign and send an example event to the service (no tunnel needed)",
@@ -78,10 +93,20 @@ clerk-sync send --list`,
       const signed = signDelivery({ secret, payload: JSON.stringify(event), ...(svixId ? { id: svixId } : {}) });
       let response: Response;
       try {
-        response = await fetch(url, { method: "POST", headers: signed.headers, body: signed.body as string });
+        // A redirect is never followed: it means the route is not the receiver (see notPublic).
+        response = await fetch(url, {
+          method: "POST",
+          headers: signed.headers,
+          body: signed.body as string,
+          redirect: "manual",
+        });
       } catch (cause) {
         ctx.stderr(`Could not reach ${url}: ${(cause as Error).cause ?? cause}. Is the service running (npm start)?\n`);
         return false;
+      }
+      if (response.status >= 300 && response.status < 400) {
+        await response.body?.cancel();
+        throw notPublic(url, response.status, response.headers.get("location"));
       }
       const text = await response.text();
       ctx.stdout(
