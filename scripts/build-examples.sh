@@ -6,7 +6,8 @@
 #   lockfiles), the packed clerk-sync installed over the `file:../..` link, npm run build.
 # Installing the tarball, not the link, runs the examples on what `npm pack` ships (files,
 # exports, dependencies) and gives each its own node_modules, as in an app.
-# Needs the root installed first (npm ci). Downloads nothing but npm packages.
+# Needs the root installed first (npm ci). Downloads nothing but npm packages (unless the root's
+# better-sqlite3 has no native binding: then each example's install script fetches or builds one).
 # Usage: bash scripts/build-examples.sh [example ...]   (default: all four)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,8 @@ npm pack --silent --ignore-scripts --pack-destination .tmp/pack >/dev/null
 tarball=$(ls "$ROOT"/.tmp/pack/clerk-sync-*.tgz)
 echo "   $tarball"
 
+sqlite_version=$(node -p "require('./node_modules/better-sqlite3/package.json').version")
+
 examples=("$@")
 [ ${#examples[@]} -gt 0 ] || examples=(nextjs express hono node)
 for name in "${examples[@]}"; do
@@ -29,14 +32,13 @@ for name in "${examples[@]}"; do
   # --ignore-scripts: no dependency needs one here (better-sqlite3's is handled below), and it
   # keeps npm from running the linked root's `prepare`.
   (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund)
-  (cd "$dir" && npm install --no-save --ignore-scripts --no-audit --no-fund "$tarball")
-  # better-sqlite3's install script downloads or compiles its native binding. The root's is
-  # already built: reuse it when the versions match, else run the install script.
+  # better-sqlite3 pinned to the root's version (within clerk-sync's range), so that the root's
+  # native binding fits it: its install script would download or compile one per example.
+  (cd "$dir" && npm install --no-save --ignore-scripts --no-audit --no-fund "$tarball" "better-sqlite3@$sqlite_version")
   binding=build/Release/better_sqlite3.node
   if [ ! -f "$dir/node_modules/better-sqlite3/$binding" ]; then
     theirs=$(node -p "require('./$dir/node_modules/better-sqlite3/package.json').version")
-    ours=$(node -p "require('./node_modules/better-sqlite3/package.json').version")
-    if [ "$theirs" = "$ours" ] && [ -f "node_modules/better-sqlite3/$binding" ]; then
+    if [ "$theirs" = "$sqlite_version" ] && [ -f "node_modules/better-sqlite3/$binding" ]; then
       mkdir -p "$dir/node_modules/better-sqlite3/build/Release"
       cp "node_modules/better-sqlite3/$binding" "$dir/node_modules/better-sqlite3/$binding"
     else
