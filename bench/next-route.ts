@@ -81,7 +81,7 @@ function ensureBuilt(): void {
   const run = (file: string, argv: string[], cwd: string) =>
     execFileSync(file, argv, { cwd, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
   if (args.rebuild || !existsSync(join(APPS["clerk-sync"].dir, ".next", "BUILD_ID"))) {
-    run("bash", [join(ROOT, "scripts", "build-examples.sh")], ROOT);
+    run("bash", [join(ROOT, "scripts", "build-examples.sh"), "nextjs"], ROOT);
   }
   const guide = GUIDE_DIR;
   if (args.rebuild || !existsSync(join(guide, ".next", "server", "app", "api", "noop", "route.js"))) {

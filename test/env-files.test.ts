@@ -47,3 +47,28 @@ describe("the development secret in .env.local", () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 });
+
+describe("loadEnvFiles: .env, then .env.local, then the environment", () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const made of dirs.splice(0)) rmSync(made, { recursive: true, force: true });
+  });
+
+  it(".env.local overrides .env; a variable already set overrides both; unset ones are read from the files", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "clerk-sync-env-"));
+    dirs.push(cwd);
+    writeFileSync(join(cwd, ".env"), "A=from-env\nB=from-env\nC=from-env\nD=from-env\n");
+    writeFileSync(join(cwd, ".env.local"), "B=from-local\nC=from-local\n");
+    const merged = loadEnvFiles(cwd, { C: "from-process", E: "from-process", F: undefined });
+    expect(merged).toEqual({ A: "from-env", B: "from-local", C: "from-process", D: "from-env", E: "from-process" });
+  });
+
+  it("reads either file alone, and neither", () => {
+    const onlyLocal = mkdtempSync(join(tmpdir(), "clerk-sync-env-"));
+    const none = mkdtempSync(join(tmpdir(), "clerk-sync-env-"));
+    dirs.push(onlyLocal, none);
+    writeFileSync(join(onlyLocal, ".env.local"), "DATABASE_URL=file:./local.db\n");
+    expect(loadEnvFiles(onlyLocal, {})).toEqual({ DATABASE_URL: "file:./local.db" });
+    expect(loadEnvFiles(none, { X: "1" })).toEqual({ X: "1" });
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * The example apps as a user runs them: examples/nextjs under `next start` (clerkMiddleware in
- * proxy.ts, the one-line route, a server-rendered listing page) and examples/express (its built
- * server), each a real process on a temp SQLite file, driven with signed deliveries and checked
+ * proxy.ts, the one-line route, a server-rendered listing page) and examples/express,
+ * examples/hono and examples/node (their built servers), each a real process on a temp SQLite file, driven with signed deliveries and checked
  * with SQL and through their listing pages, plus the Next.js page in headless Chromium.
  *
  * They need the examples installed and built (scripts/build-examples.sh). Under CI a missing
@@ -169,7 +169,7 @@ interface BrowserRoute {
   abort(): Promise<void>;
 }
 
-const [nextSpec, expressSpec] = EXAMPLES as [ExampleSpec, ExampleSpec];
+const [nextSpec, ...nodeServerSpecs] = EXAMPLES as [ExampleSpec, ...ExampleSpec[]];
 
 describeExample(nextSpec, (app) => {
   it("runs the webhook route behind clerkMiddleware (public route, signed out, no call to Clerk)", async () => {
@@ -233,4 +233,5 @@ describeExample(nextSpec, (app) => {
   );
 });
 
-describeExample(expressSpec);
+// examples/express, examples/hono, examples/node: the same tests, each its own server.
+for (const spec of nodeServerSpecs) describeExample(spec);

@@ -131,3 +131,31 @@ describe("createJsonLogger: the line's shape and redaction", () => {
     expect(failed?.code).toBe("store_unavailable");
   });
 });
+
+describe("createJsonLogger: redaction", () => {
+  test("secret-named fields and secret-looking values, nested or in the message, are written as [redacted]", () => {
+    const { lines, write } = capture();
+    const log = createJsonLogger("debug", write);
+    const whsec = `whsec_${Buffer.alloc(24, 9).toString("base64")}`;
+    log.info(`opening with ${whsec}`, {
+      headers: { authorization: "Bearer abc.def", "svix-signature": "v1,c2lnbmF0dXJl" },
+      database: { password: "hunter2", host: "db.internal" },
+      CLERK_SECRET_KEY: "sk_live_abcdef123",
+      notes: ["key sk_test_zyx987 in a list", "plain"],
+      svix_id: "msg_1",
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      msg: "opening with [redacted]",
+      headers: { authorization: "[redacted]", "svix-signature": "[redacted]" },
+      database: { password: "[redacted]", host: "db.internal" },
+      CLERK_SECRET_KEY: "[redacted]",
+      notes: ["key [redacted] in a list", "plain"],
+      svix_id: "msg_1",
+    });
+    const written = JSON.stringify(lines);
+    for (const secret of [whsec, "abc.def", "c2lnbmF0dXJl", "hunter2", "sk_live_abcdef123", "sk_test_zyx987"]) {
+      expect(written).not.toContain(secret);
+    }
+  });
+});

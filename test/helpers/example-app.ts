@@ -1,7 +1,8 @@
 /**
- * The example apps under examples/ as real processes: `next start` for examples/nextjs and the
- * built Express server for examples/express, each on a free port and its own temp SQLite file.
- * They are installed and built by scripts/build-examples.sh (CI runs it before the tests).
+ * The example apps under examples/ as real processes: `next start` (or `next dev`) for
+ * examples/nextjs and the built servers of examples/express, examples/hono and examples/node,
+ * each on a free port and its own temp SQLite file. They are installed (the packed clerk-sync
+ * tarball) and built by scripts/build-examples.sh (CI runs it before the tests).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -28,7 +29,7 @@ export const OFFLINE_CLERK_KEYS = {
 } as const;
 
 export interface ExampleSpec {
-  name: "nextjs" | "express";
+  name: "nextjs" | "express" | "hono" | "node";
   dir: string;
   /** The host name it listens on and is reached at (loopback). */
   host: string;
@@ -39,51 +40,83 @@ export interface ExampleSpec {
 }
 
 const nextDir = join(EXAMPLES_DIR, "nextjs");
-const expressDir = join(EXAMPLES_DIR, "express");
+
+/** Why examples/nextjs cannot run, or undefined. */
+function nextMissing(): string | undefined {
+  return !existsSync(join(nextDir, "node_modules", "next", "package.json"))
+    ? "examples/nextjs is not installed (no node_modules/next)"
+    : !existsSync(join(nextDir, ".next", "BUILD_ID"))
+      ? "examples/nextjs is not built (no .next/BUILD_ID)"
+      : undefined;
+}
+
+/** `next <command>` in examples/nextjs on `port`. */
+function nextCommand(command: "start" | "dev", port: number) {
+  return {
+    file: process.execPath,
+    // Not "127.0.0.1": with -H 127.0.0.1, next start fails (500) to route the rewrite that
+    // clerkMiddleware() returns, which it proxies to http://localhost:<port>.
+    args: [
+      join(nextDir, "node_modules", "next", "dist", "bin", "next"),
+      command,
+      "-p",
+      String(port),
+      "-H",
+      "localhost",
+    ],
+    env: { ...OFFLINE_CLERK_KEYS, NEXT_TELEMETRY_DISABLED: "1" },
+  };
+}
+
+/** An example whose `npm run build` compiles src/server.ts to dist/server.js (PORT, HOST). */
+function nodeServerExample(name: "express" | "hono" | "node", framework: string): ExampleSpec {
+  const dir = join(EXAMPLES_DIR, name);
+  return {
+    name,
+    dir,
+    host: "127.0.0.1",
+    missing: () =>
+      !existsSync(join(dir, "node_modules", framework, "package.json"))
+        ? `examples/${name} is not installed (no node_modules/${framework})`
+        : !existsSync(join(dir, "dist", "server.js"))
+          ? `examples/${name} is not built (no dist/server.js)`
+          : undefined,
+    command: (port) => ({
+      file: process.execPath,
+      args: [join(dir, "dist", "server.js")],
+      env: { PORT: String(port), HOST: "127.0.0.1" },
+    }),
+  };
+}
 
 export const EXAMPLES: readonly ExampleSpec[] = [
   {
     name: "nextjs",
     dir: nextDir,
-    // Not "127.0.0.1": with -H 127.0.0.1, next start fails (500) to route the rewrite that
-    // clerkMiddleware() returns, which it proxies to http://localhost:<port>.
     host: "localhost",
-    missing: () =>
-      !existsSync(join(nextDir, "node_modules", "next", "package.json"))
-        ? "examples/nextjs is not installed (no node_modules/next)"
-        : !existsSync(join(nextDir, ".next", "BUILD_ID"))
-          ? "examples/nextjs is not built (no .next/BUILD_ID)"
-          : undefined,
-    command: (port) => ({
-      file: process.execPath,
-      args: [
-        join(nextDir, "node_modules", "next", "dist", "bin", "next"),
-        "start",
-        "-p",
-        String(port),
-        "-H",
-        "localhost",
-      ],
-      env: { ...OFFLINE_CLERK_KEYS, NEXT_TELEMETRY_DISABLED: "1" },
-    }),
+    missing: nextMissing,
+    command: (port) => nextCommand("start", port),
   },
-  {
-    name: "express",
-    dir: expressDir,
-    host: "127.0.0.1",
-    missing: () =>
-      !existsSync(join(expressDir, "node_modules", "express", "package.json"))
-        ? "examples/express is not installed (no node_modules/express)"
-        : !existsSync(join(expressDir, "dist", "server.js"))
-          ? "examples/express is not built (no dist/server.js)"
-          : undefined,
-    command: (port) => ({
-      file: process.execPath,
-      args: [join(expressDir, "dist", "server.js")],
-      env: { PORT: String(port), HOST: "127.0.0.1" },
-    }),
-  },
+  nodeServerExample("express", "express"),
+  nodeServerExample("hono", "hono"),
+  // No framework: its one dependency is clerk-sync.
+  nodeServerExample("node", "clerk-sync"),
 ];
+
+/**
+ * examples/nextjs under `next dev` (Turbopack), which compiles routes on their first request and
+ * writes to .next/dev, beside the production build `next start` serves.
+ */
+export const NEXT_DEV: ExampleSpec = {
+  name: "nextjs",
+  dir: nextDir,
+  host: "localhost",
+  missing: () =>
+    existsSync(join(nextDir, "node_modules", "next", "package.json"))
+      ? undefined
+      : "examples/nextjs is not installed (no node_modules/next)",
+  command: (port) => nextCommand("dev", port),
+};
 
 /** A TCP port free right now on 127.0.0.1. */
 export function freePort(): Promise<number> {

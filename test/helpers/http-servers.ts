@@ -38,9 +38,9 @@ export function serveNode(listener: RequestListener): Promise<Served> {
   return listening(createServer(listener).listen(0, "127.0.0.1"));
 }
 
-/** An Express app set up by `setup`, listening. */
-export function serveExpress(setup: (app: Express) => void): Promise<Served> {
-  const app = express();
+/** An Express app set up by `setup`, listening; `createApp`: another Express (e.g. Express 4). */
+export function serveExpress(setup: (app: Express) => void, createApp: () => Express = express): Promise<Served> {
+  const app = createApp();
   setup(app);
   return listening(app.listen(0, "127.0.0.1"));
 }

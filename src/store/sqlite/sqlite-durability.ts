@@ -1,5 +1,6 @@
 import { fdatasync, openSync } from "node:fs";
 import { createRequire } from "node:module";
+import { isAbsolute, join } from "node:path";
 import { Worker } from "node:worker_threads";
 
 /** How a file's data is made durable: `fdatasync`'s signature (tests pass their own). */
@@ -114,14 +115,34 @@ parentPort.on("message", (m) => {
 `;
 
 /**
+ * Where better-sqlite3 is installed, for the checkpointer thread to `require`: a path on disk,
+ * resolved from this module, else from the working directory, else the bare name (which the
+ * thread then resolves from the working directory itself).
+ *
+ * The name sits in a variable so that bundlers leave the call alone: given a literal
+ * `require.resolve("better-sqlite3")`, Next.js's Turbopack replaces it with its own module id
+ * (a number in `next build`, a string such as `[externals]/better-sqlite3 [external] (…)` under
+ * `next dev`), which no `require` outside the bundle can load. Only an absolute path is taken.
+ */
+export function driverPath(): string {
+  const name = "better-sqlite3";
+  for (const from of [import.meta.url, join(process.cwd(), "noop.js")]) {
+    try {
+      const resolved: unknown = createRequire(from).resolve(name);
+      if (typeof resolved === "string" && isAbsolute(resolved)) return resolved;
+    } catch {
+      // not resolvable from there (or `from` is not a file URL or path once bundled)
+    }
+  }
+  return name;
+}
+
+/**
  * Checkpoints the WAL into the database file from a worker thread with its own connection, so
  * the page copying and its fsyncs never run inside a request's COMMIT.
  */
 export function startCheckpointer(filename: string, intervalMs = 200): { close(): Promise<void> } {
-  // Bundlers replace `require.resolve("…")` with a module id (Next.js's Turbopack does, giving a
-  // number): then let the worker resolve the package by name, from the working directory.
-  const resolved: unknown = createRequire(import.meta.url).resolve("better-sqlite3");
-  const driver = typeof resolved === "string" ? resolved : "better-sqlite3";
+  const driver = driverPath();
   const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { filename, driver, intervalMs } });
   worker.unref();
   // A failing checkpointer must not take the service down: the WAL only grows until the next
