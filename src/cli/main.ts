@@ -3,6 +3,7 @@ import { backfillCommand } from "./commands/backfill.js";
 import { fakeClerk } from "./commands/fake-clerk.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { reconcileCommand } from "./commands/reconcile.js";
+import { schemaCommand } from "./commands/schema.js";
 import { send } from "./commands/send.js";
 import { serve } from "./commands/serve.js";
 import { status } from "./commands/status.js";
@@ -16,6 +17,7 @@ export const COMMANDS: readonly Command[] = [
   backfillCommand,
   reconcileCommand,
   fakeClerk,
+  schemaCommand,
 ];
 
 function help(): string {
