@@ -1,6 +1,13 @@
 import { GroupCommit } from "./batcher.js";
 import { type ClerkEventType, normalizeTimestamp } from "./events.js";
-import { type AnyHook, type ForeignClerkEvent, type ForeignHook, type Hook, HookRegistry, typeFilter } from "./hooks.js";
+import {
+  type AnyHook,
+  type ForeignClerkEvent,
+  type ForeignHook,
+  type Hook,
+  HookRegistry,
+  typeFilter,
+} from "./hooks.js";
 import { objectMemberText } from "./json-member.js";
 import { mapEvent } from "./mappers.js";
 import type { DeliveryOutcome } from "./schema.js";
