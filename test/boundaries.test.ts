@@ -103,6 +103,15 @@ const RULES: readonly BoundaryRule[] = [
     why: "the code every dialect shares must not depend on one of them",
   },
   {
+    id: "orm-schema-is-text-from-the-contract",
+    in: ["src/orm-schema/"],
+    // Pure functions from the table contract (core/schema.ts) to text: no store, no ORM, no driver.
+    files: ["src/"],
+    allowFiles: ["src/core/", "src/orm-schema/"],
+    packages: [...FRAMEWORKS, ...DRIVERS, "kysely", "drizzle-orm", "drizzle-orm/*", "prisma", "@prisma/*"],
+    why: "the ORM schemas are generated from the table contract alone, as text: they import src/core/ and nothing that runs a query",
+  },
+  {
     id: "better-sqlite3-only-in-sqlite",
     in: ["src/"],
     except: ["src/store/sqlite/"],
@@ -274,6 +283,27 @@ describe("the checker finds what it must (small in-memory trees)", () => {
         { rule: rule.id, file: importer, line: 1, specifier, typeOnly: true, why: rule.why },
       ]);
     }
+  });
+
+  test("the ORM schema generators: the contract yes; the store, drizzle-orm and kysely no", () => {
+    expect(
+      brokenRules({
+        "src/orm-schema/drizzle.ts": [
+          'import { TABLES } from "../core/schema.js";',
+          'import { banner } from "./names.js";',
+          'import { MYSQL } from "../store/mysql/mysql-dialect.js";',
+          'import { sqliteTable } from "drizzle-orm/sqlite-core";',
+          'import type { Kysely } from "kysely";',
+        ].join("\n"),
+        "src/orm-schema/names.ts": "export const banner = 1;\n",
+        "src/core/schema.ts": "export const TABLES = {};\n",
+        "src/store/mysql/mysql-dialect.ts": "export const MYSQL = 1;\n",
+      }),
+    ).toEqual([
+      'orm-schema-is-text-from-the-contract src/orm-schema/drizzle.ts "../store/mysql/mysql-dialect.js"',
+      'orm-schema-is-text-from-the-contract src/orm-schema/drizzle.ts "drizzle-orm/sqlite-core"',
+      'orm-schema-is-text-from-the-contract src/orm-schema/drizzle.ts "kysely" type',
+    ]);
   });
 
   test("dialect folders: sqlite ↛ sql/, postgres ↛ mysql/, shared ↛ dialects; dialects → sql/ is fine", () => {

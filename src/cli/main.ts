@@ -4,6 +4,7 @@ import { fakeClerk } from "./commands/fake-clerk.js";
 import { init } from "./commands/init.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { reconcileCommand } from "./commands/reconcile.js";
+import { schemaCommand } from "./commands/schema.js";
 import { secret } from "./commands/secret.js";
 import { send } from "./commands/send.js";
 import { serve } from "./commands/serve.js";
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   backfillCommand,
   reconcileCommand,
   fakeClerk,
+  schemaCommand,
 ];
 
 function help(): string {

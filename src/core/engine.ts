@@ -1,6 +1,13 @@
 import { GroupCommit } from "./batcher.js";
 import { type ClerkEventType, normalizeTimestamp } from "./events.js";
-import { type AnyHook, type Hook, HookRegistry, typeFilter } from "./hooks.js";
+import {
+  type AnyHook,
+  type ForeignClerkEvent,
+  type ForeignHook,
+  type Hook,
+  HookRegistry,
+  typeFilter,
+} from "./hooks.js";
 import { objectMemberText } from "./json-member.js";
 import { mapEvent } from "./mappers.js";
 import type { SyncObserver } from "./observer.js";
@@ -75,8 +82,20 @@ export class SyncEngine<Db = unknown> {
    * Runs `hook` inside the sync transaction of every delivery of these types (once per
    * delivery id). The event's type is narrowed by the name. A throwing hook rolls the delivery
    * back and answers 5xx so Svix retries.
+   *
+   * A hook whose event is typed with Clerk's own types (`(evt: WebhookEvent) => …` from
+   * `@clerk/backend` or `@clerk/nextjs/server`) registers as it is, for the types that type
+   * covers (docs/clerk-types.md).
+   *
+   * @example
+   * engine.on("user.created", async (event, { db }) => { event.data.first_name; });
    */
-  on<T extends ClerkEventType>(types: T | readonly T[], hook: Hook<T, Db>): this {
+  on<T extends ClerkEventType>(types: T | readonly T[], hook: Hook<T, Db>): this;
+  on<E extends ForeignClerkEvent, T extends ClerkEventType & E["type"]>(
+    types: T | readonly T[],
+    hook: ForeignHook<E, Db>,
+  ): this;
+  on<T extends ClerkEventType>(types: T | readonly T[], hook: Hook<T, Db> | ForeignHook<ForeignClerkEvent, Db>): this {
     this.#hooks.on(types, hook);
     return this;
   }

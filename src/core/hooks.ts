@@ -22,6 +22,27 @@ export type Hook<T extends ClerkEventType, Db = unknown> = (
   ctx: HookContext<Db>,
 ) => void | Promise<void>;
 
+/**
+ * The envelope of a Clerk event as another library types it: Clerk's own `WebhookEvent` (from
+ * `@clerk/backend`, `@clerk/nextjs/server`, …) or one of its members (`UserWebhookEvent`).
+ */
+export interface ForeignClerkEvent {
+  object: "event";
+  type: string;
+  data: unknown;
+  timestamp: number;
+}
+
+/**
+ * A hook written against another library's event type, Clerk's `WebhookEvent` say, as Clerk's
+ * guide writes them: `(evt: WebhookEvent) => { if (evt.type === "user.created") … }`. Its event
+ * is the payload as Clerk sent it, the same object `verifyWebhook` returns.
+ */
+export type ForeignHook<E extends ForeignClerkEvent, Db = unknown> = (
+  event: E,
+  ctx: HookContext<Db>,
+) => void | Promise<void>;
+
 /** A hook for every delivery, unknown event types included. */
 export type AnyHook<Db = unknown> = (
   event: ClerkWebhookEvent | UnknownClerkEvent,
@@ -36,7 +57,7 @@ export class HookRegistry<Db = unknown> {
   readonly #byType = new Map<string, AnyHook<Db>[]>();
   readonly #any: AnyHook<Db>[] = [];
 
-  on<T extends ClerkEventType>(types: T | readonly T[], hook: Hook<T, Db>): void {
+  on<T extends ClerkEventType>(types: T | readonly T[], hook: Hook<T, Db> | ForeignHook<ForeignClerkEvent, Db>): void {
     for (const type of typeof types === "string" ? [types] : types) {
       const list = this.#byType.get(type) ?? [];
       list.push(hook as unknown as AnyHook<Db>);

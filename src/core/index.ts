@@ -22,7 +22,7 @@ export {
   type WebhookReply,
 } from "./handler.js";
 export type { HeaderLookup, HeaderSource } from "./headers.js";
-export type { AnyHook, Hook, HookContext } from "./hooks.js";
+export type { AnyHook, ForeignClerkEvent, ForeignHook, Hook, HookContext } from "./hooks.js";
 export { consoleLogger, type Logger, type LogLevel, silentLogger } from "./logger.js";
 export type { ChildSet, Mutation } from "./mappers.js";
 export type { BatchObservation, DeliveryObservation, SyncObserver } from "./observer.js";

@@ -11,7 +11,7 @@ import {
   type WebhookInput,
   type WebhookReply,
 } from "../core/handler.js";
-import type { AnyHook, Hook } from "../core/hooks.js";
+import type { AnyHook, ForeignClerkEvent, ForeignHook, Hook } from "../core/hooks.js";
 import { consoleLogger, filterLogger, type Logger } from "../core/logger.js";
 import { createVerifier, type Verifier } from "../core/verify.js";
 import { ensureOrganization, ensureUser, type ReadThroughSource } from "../read-through/ensure.js";
@@ -66,6 +66,11 @@ export interface ClerkSync {
   readonly maxBodyBytes: number;
   /** Registers a hook (see {@link SyncEngine.on}). */
   on<T extends ClerkEventType>(types: T | readonly T[], hook: Hook<T, Kysely<ClerkSyncDatabase>>): ClerkSync;
+  /** Registers a hook typed with Clerk's own event types (`(evt: WebhookEvent) => …`; docs/clerk-types.md). */
+  on<E extends ForeignClerkEvent, T extends ClerkEventType & E["type"]>(
+    types: T | readonly T[],
+    hook: ForeignHook<E, Kysely<ClerkSyncDatabase>>,
+  ): ClerkSync;
   /** Registers a hook for every delivery. */
   onAny(hook: AnyHook<Kysely<ClerkSyncDatabase>>): ClerkSync;
   /**
@@ -283,7 +288,9 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
         return errorReply(error);
       }
     },
-    on: (types, hook) => register((engine) => engine.on(types, hook)),
+    // One implementation for both signatures: the engine stores every hook alike.
+    on: (types: ClerkEventType | readonly ClerkEventType[], hook: Hook<ClerkEventType, Kysely<ClerkSyncDatabase>>) =>
+      register((engine) => engine.on(types, hook)),
     onAny: (hook) => register((engine) => engine.onAny(hook)),
     async ready() {
       verifier();
