@@ -26,6 +26,11 @@ export interface SqliteStoreOptions {
    * with hooks always run on the store's connection, where `ctx.db` is.
    */
   writerThread?: boolean;
+  /**
+   * Milliseconds the writer thread stays without a batch before it ends, handing its memory back
+   * (default 30 000); the next batch starts a new one.
+   */
+  writerIdleMs?: number;
 }
 
 /**
@@ -122,7 +127,9 @@ export function openSqliteStore(options: SqliteStoreOptions): ClerkSyncStore {
     async applyPlans(plans: readonly DeliveryPlan[]): Promise<Settled<DeliveryOutcome>[]> {
       if (closed) return refuse(plans);
       if (useThread) {
-        thread ??= WriterThread.start({ filename: sqlite.name, lockTimeoutMs });
+        // A thread that ended after an idle spell: start another (the old one is closing or gone).
+        if (thread?.retired) thread = undefined;
+        thread ??= WriterThread.start({ filename: sqlite.name, lockTimeoutMs }, { idleMs: options.writerIdleMs });
         const results = await thread?.run(plans);
         if (results) return results;
       }

@@ -60,6 +60,15 @@ function workerEntry(): URL | undefined {
   }
 }
 
+/**
+ * How long the writer thread stays without a batch before it ends (started again by the next
+ * one, which then waits for the thread to start: tens of milliseconds, once per idle period).
+ */
+export const WRITER_IDLE_MS = 30_000;
+
+/** The writer thread's V8 young generation, MB (by default V8 lets it grow to tens of MB). */
+export const WRITER_YOUNG_GENERATION_MB = 4;
+
 interface Waiting {
   readonly resolve: (results: Settled<DeliveryOutcome>[]) => void;
   readonly reject: (error: unknown) => void;
@@ -78,24 +87,34 @@ export class WriterThread {
   readonly #worker: Worker;
   readonly #waiting = new Map<number, Waiting>();
   readonly #ready: Promise<boolean>;
+  readonly #idleMs: number;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #closed: Promise<void> | undefined;
   #nextId = 0;
   #alive = true;
   #unsynced: string | undefined;
   #writeFailure: string | undefined;
 
-  private constructor(entry: URL, data: WriterThreadData) {
+  private constructor(entry: URL, data: WriterThreadData, idleMs: number) {
     const fromSource = entry.pathname.endsWith(".ts");
+    this.#idleMs = idleMs;
+    // The thread's V8 heap: only batches pass through it, and they are dropped once answered; a
+    // small young generation keeps it from holding tens of MB of garbage between collections.
+    const resourceLimits = { maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB };
     // Running from TypeScript sources (the test suite): load the entry through tsx.
     this.#worker = fromSource
       ? new Worker(
           `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`,
-          { eval: true, workerData: data },
+          { eval: true, workerData: data, resourceLimits },
         )
-      : new Worker(entry, { workerData: data });
+      : new Worker(entry, { workerData: data, resourceLimits });
     this.#worker.unref();
     this.#ready = new Promise((resolve) => {
       this.#worker.once("message", (message: WriterReply) => resolve(message === "ready"));
       this.#worker.once("exit", () => resolve(false));
+    });
+    void this.#ready.then((ready) => {
+      if (ready) this.#armIdle();
     });
     this.#worker.on("message", (message: WriterReply) => this.#settle(message));
     this.#worker.on("error", (error) => {
@@ -104,18 +123,33 @@ export class WriterThread {
     this.#worker.on("exit", () => this.#stopped());
   }
 
-  /** Starts the writer thread for a database file, or answers undefined when it cannot run. */
-  static start(data: Omit<WriterThreadData, "protocol">): WriterThread | undefined {
+  /**
+   * Starts the writer thread for a database file, or answers undefined when it cannot run. After
+   * `idleMs` without a batch the thread closes its connection and ends (see {@link retired}),
+   * which hands its memory back: its V8 heap, its page cache and the pages it mapped.
+   */
+  static start(data: Omit<WriterThreadData, "protocol">, options: { idleMs?: number } = {}): WriterThread | undefined {
     const entry = workerEntry();
-    return entry && new WriterThread(entry, { ...data, protocol: WRITER_PROTOCOL });
+    return entry && new WriterThread(entry, { ...data, protocol: WRITER_PROTOCOL }, options.idleMs ?? WRITER_IDLE_MS);
+  }
+
+  /**
+   * True once the thread was closed (idle, or by close()): the store starts a new one for the
+   * next batch. A thread that stopped on an error is not retired: the store writes in-thread.
+   */
+  get retired(): boolean {
+    return this.#closed !== undefined;
   }
 
   /** Applies the plans in one durable transaction; `undefined`: not available, write in-thread. */
   async run(plans: readonly DeliveryPlan[]): Promise<Settled<DeliveryOutcome>[] | undefined> {
-    if (!(await this.#ready) || !this.#alive) return undefined;
+    if (!(await this.#ready) || !this.#alive || this.#closed) return undefined;
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      if (this.#waiting.size === 0) this.#worker.ref(); // a batch under way keeps the process alive
+      if (this.#waiting.size === 0) {
+        this.#worker.ref(); // a batch under way keeps the process alive
+        clearTimeout(this.#idleTimer);
+      }
       this.#waiting.set(id, { resolve, reject });
       try {
         this.#worker.postMessage({ id, plans } satisfies WriterRequest);
@@ -123,7 +157,7 @@ export class WriterThread {
         // A plan the structured clone cannot copy (JSON nested deeper than its recursion goes):
         // this batch is written in-thread instead, where nothing is copied.
         this.#waiting.delete(id);
-        if (this.#waiting.size === 0) this.#worker.unref();
+        if (this.#waiting.size === 0) this.#becameIdle();
         resolve(undefined);
       }
     });
@@ -142,17 +176,39 @@ export class WriterThread {
   /** Forgets the last batch's failure: a write has succeeded since. */
   clearWriteFailure(): void {
     this.#writeFailure = undefined;
+    this.#armIdle();
   }
 
   /** Lets the batches under way finish, then closes the thread's connection. */
-  async close(): Promise<void> {
-    // Batches handed to run() before close() are posted before "close" (same promise, earlier turn).
-    await this.#ready;
-    if (!this.#alive) return;
-    const exited = new Promise<void>((resolve) => this.#worker.once("exit", () => resolve()));
-    this.#worker.ref();
-    this.#worker.postMessage("close" satisfies WriterRequest);
-    await exited;
+  close(): Promise<void> {
+    clearTimeout(this.#idleTimer);
+    this.#closed ??= (async () => {
+      // Batches handed to run() before close() are posted before "close" (same promise, earlier turn).
+      await this.#ready;
+      if (!this.#alive) return;
+      const exited = new Promise<void>((resolve) => this.#worker.once("exit", () => resolve()));
+      this.#worker.ref();
+      this.#worker.postMessage("close" satisfies WriterRequest);
+      await exited;
+    })();
+    return this.#closed;
+  }
+
+  #becameIdle(): void {
+    this.#worker.unref();
+    this.#armIdle();
+  }
+
+  #armIdle(): void {
+    clearTimeout(this.#idleTimer);
+    if (this.#closed || !this.#alive || this.#waiting.size > 0) return;
+    // A failure the store's readiness reports stays with the thread that saw it: a new thread
+    // would not know it (a failed WAL sync is for good; a refused batch until a write succeeds).
+    if (this.#unsynced !== undefined || this.#writeFailure !== undefined) return;
+    this.#idleTimer = setTimeout(() => {
+      if (this.#waiting.size === 0) void this.close();
+    }, this.#idleMs);
+    this.#idleTimer.unref();
   }
 
   #settle(message: WriterReply): void {
@@ -162,7 +218,7 @@ export class WriterThread {
     const waiting = this.#waiting.get(message.id);
     if (!waiting) return;
     this.#waiting.delete(message.id);
-    if (this.#waiting.size === 0) this.#worker.unref();
+    if (this.#waiting.size === 0) this.#becameIdle();
     waiting.resolve(
       message.results.map((r) =>
         r.ok ? r : { ok: false, error: new ClerkSyncError(r.code, r.message, { cause: new Error(r.cause) }) },
@@ -172,6 +228,7 @@ export class WriterThread {
 
   #stopped(): void {
     this.#alive = false;
+    clearTimeout(this.#idleTimer);
     // Whether these batches committed is unknown: answer 5xx, Svix retries, the claim dedupes.
     const error = new ClerkSyncError("store_unavailable", "The SQLite writer thread stopped during the batch");
     for (const waiting of this.#waiting.values()) waiting.reject(error);

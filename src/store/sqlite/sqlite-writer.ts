@@ -13,6 +13,15 @@ type PreparedStatement = Database.Statement<unknown[], unknown>;
 export const SQLITE_PAGE_SIZE = 2048;
 
 /**
+ * The page cache of each connection, KiB (SQLite's `cache_size`). Pages of the database file are
+ * read through the memory map and need no cache; what the cache holds is the pages written since
+ * the last checkpoint and those the map cannot serve. A larger cache only holds more process
+ * memory (and glibc does not hand freed pages back), for no measured gain: see
+ * docs/performance.md, "Memory".
+ */
+export const SQLITE_CACHE_KIB = 8192;
+
+/**
  * Sets a connection up the way every clerk-sync SQLite connection runs: WAL, durability from
  * {@link WalFlusher} (an fsync of the WAL before every acknowledgement, off the event loop) rather
  * than from `synchronous = FULL`, checkpoints left to the checkpointer thread. Answers whether
@@ -27,8 +36,8 @@ export function configureSqlite(sqlite: Database.Database): boolean {
   sqlite.pragma(onDisk ? "synchronous = NORMAL" : "synchronous = OFF");
   sqlite.pragma("temp_store = MEMORY");
   sqlite.pragma("wal_autocheckpoint = 0");
-  // A larger page cache and memory-mapped reads spare a system call per page read.
-  sqlite.pragma("cache_size = -65536");
+  // A bounded page cache (see SQLITE_CACHE_KIB); memory-mapped reads spare a system call per page read.
+  sqlite.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
   sqlite.pragma("mmap_size = 268435456");
   // Waiting for another connection's lock happens in beginImmediate(), without blocking the thread.
   sqlite.pragma("busy_timeout = 0");
