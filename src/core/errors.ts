@@ -51,6 +51,13 @@ export const ERROR_STATUS = {
   shutting_down: 503,
   /** No route for this path. */
   not_found: 404,
+  /** The dashboard was asked for without a valid session, or its login was given a wrong token. */
+  unauthorized: 401,
+  /**
+   * A state-changing dashboard request (a POST) without the session's CSRF token, or from
+   * another origin (its `Origin` header): refused, nothing changed.
+   */
+  csrf_failed: 403,
   /** Clerk's Backend API could not be reached, or kept failing (5xx, timeouts, 429s) through the retries. */
   clerk_api_unavailable: 503,
   /** Clerk's Backend API refused a request (a 4xx other than an expected 404) or answered something unreadable. */

@@ -1,0 +1,247 @@
+import type { Kysely } from "kysely";
+import { mapEvent } from "../core/mappers.js";
+import { DELIVERY_STATUSES, type DeliveryStatus, type EntityTableName } from "../core/schema.js";
+import { parseEvent } from "../core/validate.js";
+import {
+  type ClerkOrganization,
+  type ClerkUser,
+  listOrganizationMembers,
+  listUserOrganizations,
+  normalizeRow,
+  type OrganizationMember,
+  type Queryable,
+  type UserOrganization,
+} from "./queries.js";
+import type { ClerkSyncDatabase } from "./schema/database.js";
+
+/**
+ * The dashboard's reads that are not the delivery log's (that one, with its keyset pages, is the
+ * attempts read API's): the health counters, users and organizations searched by their indexed
+ * columns, the runs of backfill/reconcile, and the rows a delivery touched. Every query here reads
+ * through an index (test/dashboard.queries.test.ts checks each plan with EXPLAIN).
+ */
+
+/** Deliveries per status first received in a window. */
+export type StatusCounts = Record<DeliveryStatus | "total", number>;
+
+export interface DeliveryHealth {
+  lastHour: StatusCounts;
+  lastDay: StatusCounts;
+  /** `failed` / all, over the last day; null when there was no delivery. */
+  failureRate: number | null;
+  /** When the newest delivery was first received (ms); null when none ever. */
+  lastReceivedAt: number | null;
+}
+
+/** How many deliveries of each status were first received at or after `since`. */
+async function countByStatus(db: Kysely<ClerkSyncDatabase>, since: number): Promise<StatusCounts> {
+  const rows = await db
+    .selectFrom("clerk_webhook_events")
+    .select((eb) => ["status", eb.fn.countAll<number>().as("n")])
+    .where("first_received_at", ">=", since)
+    .groupBy("status")
+    .execute();
+  const counts = { total: 0 } as StatusCounts;
+  for (const status of DELIVERY_STATUSES) counts[status] = 0;
+  for (const row of rows) {
+    counts[row.status as DeliveryStatus] = Number(row.n);
+    counts.total += Number(row.n);
+  }
+  return counts;
+}
+
+/**
+ * The health page's delivery figures: per status over the last hour and day, the failure rate,
+ * the newest delivery's time. Range scans of `first_received_at`'s index.
+ *
+ * @example
+ * const health = await deliveryHealth(store.db, Date.now());
+ */
+export async function deliveryHealth(db: Kysely<ClerkSyncDatabase>, now: number): Promise<DeliveryHealth> {
+  const lastHour = await countByStatus(db, now - 3_600_000);
+  const lastDay = await countByStatus(db, now - 86_400_000);
+  const newest = await db
+    .selectFrom("clerk_webhook_events")
+    .select((eb) => eb.fn.max("first_received_at").as("last"))
+    .executeTakeFirstOrThrow();
+  return {
+    lastHour,
+    lastDay,
+    failureRate: lastDay.total === 0 ? null : lastDay.failed / lastDay.total,
+    lastReceivedAt: newest.last == null ? null : Number(newest.last),
+  };
+}
+
+/** Results of a search, at most `limit`. */
+const SEARCH_LIMIT = 50;
+
+/**
+ * Users by Clerk id, external id, username or any email address (exact: each an indexed column);
+ * with an empty query, the newest ids. Deleted users (tombstones) are included and shown as such.
+ *
+ * @example
+ * const users = await searchUsers(store, "jane@example.com");
+ */
+export async function searchUsers(store: Queryable, query: string): Promise<ClerkUser[]> {
+  const q = query.trim();
+  const base = () => store.db.selectFrom("clerk_users").selectAll();
+  let rows: Record<string, unknown>[];
+  if (q === "") {
+    rows = await base().orderBy("id", "desc").limit(SEARCH_LIMIT).execute();
+  } else if (q.includes("@")) {
+    const ids = store.db
+      .selectFrom("clerk_user_email_addresses")
+      .select("user_id")
+      .where("email_address", "=", q.toLowerCase());
+    rows = await base().where("id", "in", ids).limit(SEARCH_LIMIT).execute();
+  } else {
+    // Three probes of three indexes (an OR of them may not use all three on every database).
+    const seen = new Map<string, Record<string, unknown>>();
+    for (const column of ["id", "external_id", "username"] as const) {
+      for (const row of await base().where(column, "=", q).limit(SEARCH_LIMIT).execute()) seen.set(row.id, row);
+    }
+    rows = [...seen.values()];
+  }
+  return rows.map((row) => normalizeRow<ClerkUser>(row, store.dialect));
+}
+
+/**
+ * Organizations by Clerk id or slug (exact); with an empty query, the newest ids.
+ *
+ * @example
+ * const orgs = await searchOrganizations(store, "acme");
+ */
+export async function searchOrganizations(store: Queryable, query: string): Promise<ClerkOrganization[]> {
+  const q = query.trim();
+  const base = () => store.db.selectFrom("clerk_organizations").selectAll();
+  const seen = new Map<string, Record<string, unknown>>();
+  if (q === "") {
+    for (const row of await base().orderBy("id", "desc").limit(SEARCH_LIMIT).execute()) seen.set(row.id, row);
+  } else {
+    for (const column of ["id", "slug"] as const) {
+      for (const row of await base().where(column, "=", q).limit(SEARCH_LIMIT).execute()) seen.set(row.id, row);
+    }
+  }
+  return [...seen.values()].map((row) => normalizeRow<ClerkOrganization>(row, store.dialect));
+}
+
+/** A user with their email addresses and organizations, deleted or not. */
+export interface UserDetail {
+  user: ClerkUser;
+  emails: { email_address: string; verification_status: string | null; is_primary: boolean }[];
+  organizations: UserOrganization[];
+}
+
+/** One user for the dashboard's user page; undefined when there is no row (not even a tombstone). */
+export async function getUserDetail(store: Queryable, id: string): Promise<UserDetail | undefined> {
+  const row = await store.db.selectFrom("clerk_users").selectAll().where("id", "=", id).executeTakeFirst();
+  if (!row) return undefined;
+  const emails = await store.db
+    .selectFrom("clerk_user_email_addresses")
+    .select(["email_address", "verification_status", "is_primary"])
+    .where("user_id", "=", id)
+    .execute();
+  return {
+    user: normalizeRow<ClerkUser>(row, store.dialect),
+    emails: emails.map((e) => ({ ...e, is_primary: Boolean(Number(e.is_primary)) })),
+    organizations: await listUserOrganizations(store, id, { includeDeleted: true }),
+  };
+}
+
+/** An organization with its members, deleted or not. */
+export interface OrganizationDetail {
+  organization: ClerkOrganization;
+  members: OrganizationMember[];
+}
+
+/** One organization for the dashboard's organization page. */
+export async function getOrganizationDetail(store: Queryable, id: string): Promise<OrganizationDetail | undefined> {
+  const row = await store.db.selectFrom("clerk_organizations").selectAll().where("id", "=", id).executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    organization: normalizeRow<ClerkOrganization>(row, store.dialect),
+    members: await listOrganizationMembers(store, id, { includeDeleted: true }),
+  };
+}
+
+/** A backfill/reconcile run as the dashboard lists it. */
+export interface SyncRunRow {
+  id: string;
+  kind: string;
+  objects: string;
+  status: string;
+  current: string | null;
+  counts: Record<string, Record<string, number | null>>;
+  started_at: number;
+  updated_at: number;
+  finished_at: number | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
+/**
+ * The latest runs of writes from the Backend API, newest first (the `started_at` index).
+ *
+ * @example
+ * const runs = await listSyncRuns(store.db);
+ */
+export async function listSyncRuns(db: Kysely<ClerkSyncDatabase>, limit = 50): Promise<SyncRunRow[]> {
+  const rows = await db
+    .selectFrom("clerk_sync_runs")
+    .select([
+      "id",
+      "kind",
+      "objects",
+      "status",
+      "current",
+      "counts",
+      "started_at",
+      "updated_at",
+      "finished_at",
+      "error_code",
+      "error_message",
+    ])
+    .orderBy("started_at", "desc")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    ...r,
+    counts: (typeof r.counts === "string" ? JSON.parse(r.counts) : r.counts) as SyncRunRow["counts"],
+    started_at: Number(r.started_at),
+    updated_at: Number(r.updated_at),
+    finished_at: r.finished_at === null ? null : Number(r.finished_at),
+  }));
+}
+
+/** A row a delivery's payload maps to, as it is stored now (null: no row, e.g. never applied). */
+export interface TouchedRow {
+  table: EntityTableName;
+  id: string;
+  row: Record<string, unknown> | null;
+}
+
+/**
+ * The rows a delivery touched: its payload mapped as the engine maps it (`mapEvent`), each
+ * mutation's row read by primary key. They show the state now, which a newer delivery may have
+ * changed since. Empty for a payload that does not parse or a type that maps to nothing.
+ */
+export async function rowsTouchedBy(store: Queryable, payload: string): Promise<TouchedRow[]> {
+  let mutations: ReturnType<typeof mapEvent>;
+  try {
+    const parsed = parseEvent(payload);
+    if (!parsed.known) return [];
+    mutations = mapEvent(parsed.event);
+  } catch {
+    return [];
+  }
+  const touched: TouchedRow[] = [];
+  for (const m of mutations) {
+    const row = await store.db
+      .selectFrom(m.table as "clerk_users")
+      .selectAll()
+      .where("id", "=", m.id)
+      .executeTakeFirst();
+    touched.push({ table: m.table, id: m.id, row: row ? normalizeRow(row, store.dialect) : null });
+  }
+  return touched;
+}
