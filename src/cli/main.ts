@@ -1,5 +1,6 @@
 import { isClerkSyncError } from "../core/errors.js";
 import { backfillCommand } from "./commands/backfill.js";
+import { dashboardCommand } from "./commands/dashboard.js";
 import { fakeClerk } from "./commands/fake-clerk.js";
 import { init } from "./commands/init.js";
 import { migrateCommand } from "./commands/migrate.js";
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   migrateCommand,
   send,
   status,
+  dashboardCommand,
   backfillCommand,
   reconcileCommand,
   fakeClerk,

@@ -43,7 +43,10 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Saf
 /** A time (epoch ms) as ISO text, UTC; "—" for none. */
 export function formatTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return "—";
-  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, "Z");
+  return new Date(ms)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d{3}Z$/, "Z");
 }
 
 /** A duration in ms, as a person reads it: `850 ms`, `12 s`, `4 min`, `3 h`, `2 d`. */

@@ -34,6 +34,10 @@ export interface ServiceConfig extends ReceiverSettings {
   metricsPort?: number;
   /** The interface the metrics port listens on (default: `host`). */
   metricsHost?: string;
+  /** Serve the dashboard at `/dashboard` (default false). */
+  dashboard: boolean;
+  /** The dashboard's sign-in token (`CLERK_SYNC_DASHBOARD_TOKEN`); needed when `dashboard` is on. */
+  dashboardToken?: string;
 }
 
 /**
@@ -58,6 +62,9 @@ export const ENVIRONMENT = {
   CLERK_SYNC_METRICS: "true: serve Prometheus metrics at /metrics; false (default): 404 there",
   CLERK_SYNC_METRICS_PORT: "A port of its own for /metrics (default: the webhook port); needs CLERK_SYNC_METRICS=true",
   CLERK_SYNC_METRICS_HOST: "Interface the metrics port listens on (default: HOST)",
+  CLERK_SYNC_DASHBOARD: "true: serve the dashboard at /dashboard; false (default): 404 there",
+  CLERK_SYNC_DASHBOARD_TOKEN:
+    "The dashboard's sign-in token (16 characters or more); in development one is created in .env.local when missing",
 } as const;
 
 /** Flags given on the command line; each overrides its variable. */
@@ -76,6 +83,7 @@ export interface ConfigFlags {
   maxConnections?: string;
   metrics?: boolean;
   metricsPort?: string;
+  dashboard?: boolean;
 }
 
 /** How errors name the settings that came from flags. */
@@ -140,9 +148,13 @@ export function resolveConfig(env: Env, flags: ConfigFlags = {}): ServiceConfig 
     );
   }
   const metrics = resolveMetrics(env, flags);
+  const dashboard = flags.dashboard ?? booleanSetting(env, "CLERK_SYNC_DASHBOARD");
+  const dashboardToken = env.CLERK_SYNC_DASHBOARD_TOKEN?.trim() || undefined;
   return {
     ...settings,
     ...metrics,
+    dashboard,
+    ...(dashboardToken !== undefined ? { dashboardToken } : {}),
     host: flags.host ?? env.HOST ?? "0.0.0.0",
     port: port === "0" ? 0 : positiveInt("PORT", port),
     path,
@@ -156,6 +168,15 @@ export function resolveConfig(env: Env, flags: ConfigFlags = {}): ServiceConfig 
       HTTP_LIMIT_DEFAULTS.maxConnections,
     ),
   };
+}
+
+/** A `true`/`false` variable (empty or absent: false). */
+function booleanSetting(env: Env, name: string): boolean {
+  const text = env[name] || "false";
+  if (text !== "true" && text !== "false") {
+    throw new ClerkSyncError("invalid_config", `${name} must be true or false, got "${text}"`);
+  }
+  return text === "true";
 }
 
 /** `/metrics`: off unless `CLERK_SYNC_METRICS=true` (or `--metrics`); its own port only when on. */

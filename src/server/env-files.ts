@@ -51,3 +51,23 @@ export function saveDevelopmentSecret(dir: string): { secret: string; tightened:
   if (tightened) chmodSync(path, 0o600);
   return { secret, tightened };
 }
+
+/**
+ * Creates a development dashboard token and appends it to `.env.local` as
+ * `CLERK_SYNC_DASHBOARD_TOKEN`, as {@link saveDevelopmentSecret} does for the signing secret:
+ * `serve --dashboard` and `clerk-sync dashboard` then agree on it across restarts.
+ */
+export function saveDevelopmentDashboardToken(dir: string): { token: string; tightened: boolean } {
+  const token = randomBytes(24).toString("base64url");
+  const path = join(dir, ".env.local");
+  const exists = existsSync(path);
+  const prefix = exists && !readFileSync(path, "utf8").endsWith("\n") ? "\n" : "";
+  appendFileSync(
+    path,
+    `${prefix}# Development dashboard token created by clerk-sync. Set your own in production.\nCLERK_SYNC_DASHBOARD_TOKEN=${token}\n`,
+    { mode: 0o600 },
+  );
+  const tightened = exists && (statSync(path).mode & 0o077) !== 0;
+  if (tightened) chmodSync(path, 0o600);
+  return { token, tightened };
+}

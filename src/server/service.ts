@@ -10,6 +10,9 @@ import { describeDatabaseUrl, type ServiceConfig } from "./config.js";
 import { redact } from "./log.js";
 import type { MetricsServer, ServiceMetrics } from "./metrics.js";
 
+/** Where `serve --dashboard` mounts the dashboard. */
+export const DASHBOARD_PATH = "/dashboard";
+
 /** A running service. */
 export interface RunningService {
   readonly url: string;
@@ -47,8 +50,13 @@ export async function startService(
     metrics: metricsOn,
     metricsPort,
     metricsHost,
+    dashboard: dashboardOn,
+    dashboardToken,
     ...settings
   } = config;
+  if (dashboardOn && dashboardToken === undefined) {
+    throw new ClerkSyncError("invalid_config", "The dashboard is on but has no token: set CLERK_SYNC_DASHBOARD_TOKEN");
+  }
   // Loaded only when on: prom-client is not for every process that imports clerk-sync.
   const metricsModule = metricsOn ? await import("./metrics.js") : undefined;
   const metrics: ServiceMetrics | undefined = metricsModule?.createServiceMetrics();
@@ -70,6 +78,16 @@ export async function startService(
     throw startFailure(error, config.databaseUrl);
   }
   const webhook = toNodeListener(sync);
+  // Loaded only when on, like the metrics.
+  const dashboard =
+    dashboardOn && dashboardToken !== undefined
+      ? (await import("../dashboard/dashboard.js")).createDashboard({
+          store,
+          token: dashboardToken,
+          prefix: DASHBOARD_PATH,
+          logger: log,
+        })
+      : undefined;
   let closing = false;
 
   const serverOptions = {
@@ -91,6 +109,10 @@ export async function startService(
         return;
       }
       void webhook(req, res);
+      return;
+    }
+    if (dashboard && (path === DASHBOARD_PATH || path?.startsWith(`${DASHBOARD_PATH}/`))) {
+      dashboard(req, res);
       return;
     }
     if (metrics && path === metrics.path && metricsPort === undefined) {
@@ -151,6 +173,7 @@ export async function startService(
     database: describeDatabaseUrl(config.databaseUrl),
     signing_keys: config.secrets.length,
     ...(metrics ? { metrics: `${metricsServer?.url ?? url}${metrics.path}` } : {}),
+    ...(dashboard ? { dashboard: `${url}${DASHBOARD_PATH}` } : {}),
   });
 
   let closed: Promise<void> | undefined;

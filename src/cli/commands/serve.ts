@@ -5,6 +5,7 @@ import { loadEnvFiles, saveDevelopmentSecret } from "../../server/env-files.js";
 import { createJsonLogger } from "../../server/log.js";
 import { type RunningService, startService } from "../../server/service.js";
 import { COMMON_OPTIONS, type Command, commonFlags } from "../context.js";
+import { dashboardTokenFor } from "../dashboard-token.js";
 
 /**
  * `serve`'s exit code when the database cannot be opened, reached or migrated at start
@@ -19,7 +20,7 @@ export const serve: Command = {
                  [--secret whsec_…] [--path /api/webhooks] [--no-migrate] [--log-level info]
                  [--events user.*,organization.*] [--headers-timeout-ms 5000]
                  [--request-timeout-ms 10000] [--max-connections 1000]
-                 [--metrics] [--metrics-port 9464]`,
+                 [--metrics] [--metrics-port 9464] [--dashboard]`,
   async run(ctx) {
     const { values } = parseArgs({
       args: ctx.args,
@@ -35,6 +36,7 @@ export const serve: Command = {
         "max-connections": { type: "string" },
         metrics: { type: "boolean" },
         "metrics-port": { type: "string" },
+        dashboard: { type: "boolean" },
       },
     });
     if (values.help) {
@@ -53,7 +55,9 @@ export const serve: Command = {
     if (values["max-connections"] !== undefined) flags.maxConnections = values["max-connections"];
     if (values.metrics) flags.metrics = true;
     if (values["metrics-port"] !== undefined) flags.metricsPort = values["metrics-port"];
+    if (values.dashboard) flags.dashboard = true;
     const config = resolveConfig(env, flags);
+    if (config.dashboard) config.dashboardToken = dashboardTokenFor(ctx, env, config.dashboardToken);
     const log = createJsonLogger(config.logLevel);
     if (config.secrets.length === 0) {
       if (env.NODE_ENV === "production") {
