@@ -15,6 +15,7 @@ import type { AnyHook, ForeignClerkEvent, ForeignHook, Hook } from "../core/hook
 import { consoleLogger, filterLogger, type Logger } from "../core/logger.js";
 import { createVerifier, type Verifier } from "../core/verify.js";
 import { ensureOrganization, ensureUser, type ReadThroughSource } from "../read-through/ensure.js";
+import { type ReplayOptions, type ReplayResult, type ReplaySelection, replayDeliveries } from "../replay/replay.js";
 import type { ClerkOrganization, ClerkUser } from "../store/queries.js";
 import type { ClerkSyncDatabase } from "../store/schema/database.js";
 import type { ClerkSyncStore } from "../store/store.js";
@@ -86,6 +87,15 @@ export interface ClerkSync {
    * returned. null when the user is deleted (a tombstone stays deleted) or Clerk has no such
    * user. Safe to race the webhook and itself (see docs/sign-up-race.md).
    */
+  /**
+   * Replays stored deliveries through this receiver's engine, hooks included (docs/replay.md):
+   * failed ones are processed again, processed ones are a no-op unless `force`. Each replay is
+   * recorded as an attempt.
+   *
+   * @example
+   * const { counts } = await sync.replay({ status: "failed" });
+   */
+  replay(selection: ReplaySelection, options?: ReplayOptions): Promise<ReplayResult>;
   ensureUser(userId: string): Promise<ClerkUser | null>;
   /** The same for an organization, by id or slug. */
   ensureOrganization(idOrSlug: string): Promise<ClerkOrganization | null>;
@@ -299,6 +309,8 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
       await store.open();
     },
     store: () => store.open(),
+    replay: async (selection, replayOptions) =>
+      replayDeliveries({ store: await store.open(), engine: build().engine }, selection, replayOptions),
     ensureUser: async (userId) => ensureUser(await readThrough(), userId),
     ensureOrganization: async (idOrSlug) => ensureOrganization(await readThrough(), idOrSlug),
     async close() {
