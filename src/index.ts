@@ -29,6 +29,14 @@ export {
   type ReceiverSettings,
   resolveReceiverSettings,
 } from "./receiver/receiver-settings.js";
+export {
+  type ReplayItem,
+  type ReplayOptions,
+  type ReplayResult,
+  type ReplaySelection,
+  type ReplayTarget,
+  replayDeliveries,
+} from "./replay/replay.js";
 export { type ConfigFlags, ENVIRONMENT, resolveConfig, type ServiceConfig } from "./server/config.js";
 export { loadEnvFiles } from "./server/env-files.js";
 export { createJsonLogger } from "./server/log.js";

@@ -121,7 +121,11 @@ function describeDrizzle(config: Config): Described {
       nullable: !c.notNull,
       default: c.default ?? null,
     })),
-    primaryKey: config.columns.filter((c) => c.primary).map((c) => c.name),
+    primaryKey: [
+      ...config.columns.filter((c) => c.primary).map((c) => c.name),
+      // A composite key is the table's, not its columns' (`primaryKey({ columns })`).
+      ...config.primaryKeys.flatMap((key) => key.columns.map((c) => c.name)),
+    ],
     indexes: config.indexes.map((i) => ({
       name: i.config.name ?? "",
       columns: i.config.columns.map((c) => ("name" in c ? (c.name ?? "") : "")),

@@ -26,7 +26,28 @@ const ENV = {
   CLERK_SYNC_FETCH_MISSING_PARENTS: "true",
   CLERK_SECRET_KEY: "sk_test_abc123",
   CLERK_API_URL: "http://127.0.0.1:3100",
+  CLERK_SYNC_ATTEMPTS_PER_DELIVERY: "5",
+  CLERK_SYNC_LOG_REJECTIONS: "false",
+  CLERK_SYNC_REJECTIONS_MAX_ROWS: "100",
+  CLERK_SYNC_REJECTIONS_MAX_AGE_DAYS: "2",
+  CLERK_SYNC_PAYLOADS_MAX_ROWS: "1000",
+  CLERK_SYNC_PAYLOADS_MAX_AGE_DAYS: "30",
   LOG_LEVEL: "warn",
+};
+
+const DEFAULT_RETENTION = {
+  attemptsPerDelivery: 20,
+  logRejections: true,
+  rejectionsMaxRows: 10_000,
+  rejectionsMaxAgeDays: 7,
+};
+const ENV_RETENTION = {
+  attemptsPerDelivery: 5,
+  logRejections: false,
+  rejectionsMaxRows: 100,
+  rejectionsMaxAgeDays: 2,
+  payloadsMaxRows: 1000,
+  payloadsMaxAgeDays: 30,
 };
 
 function codeOf(run: () => unknown): string | undefined {
@@ -48,6 +69,7 @@ describe("resolveReceiverSettings", () => {
       deleteMode: "soft",
       migrate: true,
       fetchMissingParents: false,
+      retention: DEFAULT_RETENTION,
     });
   });
 
@@ -61,6 +83,7 @@ describe("resolveReceiverSettings", () => {
       events: ["user.*", "organization.created"],
       migrate: false,
       fetchMissingParents: true,
+      retention: ENV_RETENTION,
       clerkApi: { env: { CLERK_SECRET_KEY: "sk_test_abc123", CLERK_API_URL: "http://127.0.0.1:3100" } },
     };
     expect(resolveReceiverSettings({}, ENV)).toEqual(expected);
@@ -80,8 +103,17 @@ describe("resolveReceiverSettings", () => {
       fetchMissingParents: false,
     } as const;
     // CLERK_SECRET_KEY / CLERK_API_URL have no option here: createClerkSync's clerkApi wins over them.
-    expect(resolveReceiverSettings(options, ENV, { logging: true })).toEqual({
+    const retention = {
+      attemptsPerDelivery: 3,
+      logRejections: true,
+      rejectionsMaxRows: 7,
+      rejectionsMaxAgeDays: 1,
+      payloadsMaxRows: 9,
+      payloadsMaxAgeDays: 4,
+    };
+    expect(resolveReceiverSettings({ ...options, ...retention }, ENV, { logging: true })).toEqual({
       ...options,
+      retention,
       secrets: [SECRET],
       clerkApi: { env: { CLERK_SECRET_KEY: "sk_test_abc123", CLERK_API_URL: "http://127.0.0.1:3100" } },
     });
@@ -111,6 +143,10 @@ describe("resolveReceiverSettings", () => {
       { CLERK_SYNC_TOLERANCE_SECONDS: "abc" },
       { CLERK_SYNC_MIGRATE: "1" },
       { CLERK_SYNC_FETCH_MISSING_PARENTS: "yes" },
+      { CLERK_SYNC_ATTEMPTS_PER_DELIVERY: "0" },
+      { CLERK_SYNC_LOG_REJECTIONS: "no" },
+      { CLERK_SYNC_REJECTIONS_MAX_ROWS: "-1" },
+      { CLERK_SYNC_PAYLOADS_MAX_AGE_DAYS: "1.5" },
     ]) {
       expect([env, codeOf(() => resolveReceiverSettings({}, env))]).toEqual([env, "invalid_config"]);
     }

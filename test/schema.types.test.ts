@@ -22,6 +22,9 @@ interface ClerkSyncDatabase {
   clerk_webhook_events: ClerkWebhookEventsTable;
   // Added by migration 0003 (not hand-written before the contract; spelled out here the same way).
   clerk_sync_runs: ClerkSyncRunsTable;
+  // Added by migration 0004.
+  clerk_webhook_attempts: ClerkWebhookAttemptsTable;
+  clerk_webhook_rejections: ClerkWebhookRejectionsTable;
 }
 
 /** Columns every mirrored entity table has. */
@@ -162,6 +165,30 @@ interface ClerkWebhookEventsTable {
   error_code: string | null;
   error_message: string | null;
   payload: string;
+  payload_pruned_at: Millis | null;
+}
+
+interface ClerkWebhookAttemptsTable {
+  svix_id: string;
+  attempt: Millis;
+  received_at: Millis;
+  source: string;
+  outcome: string;
+  http_status: Millis | null;
+  error_code: string | null;
+  error_message: string | null;
+  duration_ms: Millis | null;
+}
+
+interface ClerkWebhookRejectionsTable {
+  id: string;
+  received_at: Millis;
+  code: string;
+  http_status: Millis;
+  svix_id: string | null;
+  source_address: string | null;
+  header_names: string | null;
+  body_bytes: Millis | null;
 }
 
 interface ClerkSyncRunsTable {
@@ -196,6 +223,8 @@ describe("table types derived from the contract", () => {
     expectTypeOf<Derived.ClerkObjectsTable>().toEqualTypeOf<ClerkObjectsTable>();
     expectTypeOf<Derived.ClerkWebhookEventsTable>().toEqualTypeOf<ClerkWebhookEventsTable>();
     expectTypeOf<Derived.ClerkSyncRunsTable>().toEqualTypeOf<ClerkSyncRunsTable>();
+    expectTypeOf<Derived.ClerkWebhookAttemptsTable>().toEqualTypeOf<ClerkWebhookAttemptsTable>();
+    expectTypeOf<Derived.ClerkWebhookRejectionsTable>().toEqualTypeOf<ClerkWebhookRejectionsTable>();
   });
 
   it("give queries the same row types", () => {

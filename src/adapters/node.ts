@@ -91,8 +91,10 @@ export function toNodeListener(
   handler: Pick<WebhookHandler, "handle" | "maxBodyBytes"> & Partial<Pick<WebhookHandler, "refuse">>,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   // A refusal before `handle` is observed and logged by the handler when it can (`refuse`).
-  const refuse = (error: unknown) => (handler.refuse ? handler.refuse(error) : errorReply(error));
   return async (req, res) => {
+    const remoteAddress = req.socket.remoteAddress;
+    const refuse = (error: unknown) =>
+      handler.refuse ? handler.refuse(error, { headers: req.headers, remoteAddress }) : errorReply(error);
     let reply: WebhookReply;
     if (req.method !== "POST") {
       req.resume();
@@ -100,7 +102,7 @@ export function toNodeListener(
     } else {
       try {
         const body = await readNodeBody(req, handler.maxBodyBytes);
-        reply = await handler.handle({ method: "POST", headers: req.headers, body });
+        reply = await handler.handle({ method: "POST", headers: req.headers, body, remoteAddress });
       } catch (error) {
         reply = refuse(error);
       }

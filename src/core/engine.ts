@@ -11,7 +11,7 @@ import {
 import { objectMemberText } from "./json-member.js";
 import { mapEvent } from "./mappers.js";
 import type { SyncObserver } from "./observer.js";
-import type { DeliveryOutcome } from "./schema.js";
+import type { AttemptSource, DeliveryOutcome } from "./schema.js";
 import type { DeliveryPlan, DeliveryRecord, SyncStore } from "./store-contract.js";
 import type { ParsedEvent } from "./validate.js";
 
@@ -36,6 +36,17 @@ export interface SyncEngineOptions {
   events?: readonly string[];
   /** Told each request's outcome and each batch committed (metrics): see {@link SyncObserver}. */
   observer?: SyncObserver;
+  /** Attempts kept per delivery id in `clerk_webhook_attempts` (the latest ones). Default 20. */
+  attemptsPerDelivery?: number;
+}
+
+/** How a delivery reached {@link SyncEngine.process}. */
+export interface ProcessOptions {
+  /**
+   * `webhook` (default), `replay` (a stored payload again: a delivery id already processed is a
+   * duplicate), or `force` (processed again even so: its hooks run once more).
+   */
+  readonly source?: AttemptSource;
 }
 
 /** One verified delivery, ready to apply. */
@@ -70,11 +81,13 @@ export class SyncEngine<Db = unknown> {
   readonly #now: () => number;
   readonly #mirrors: (type: string) => boolean;
   readonly #hooks = new HookRegistry<Db>();
+  readonly #keepAttempts: number | undefined;
 
   constructor(store: SyncStore<Db>, options: SyncEngineOptions = {}) {
     this.#hard = options.deleteMode === "hard";
     this.#now = options.now ?? Date.now;
     this.#mirrors = typeFilter(options.events);
+    this.#keepAttempts = options.attemptsPerDelivery;
     this.#commit = new GroupCommit(store, options.maxBatch, options.observer);
   }
 
@@ -107,7 +120,7 @@ export class SyncEngine<Db = unknown> {
   }
 
   /** Applies one delivery; resolves once its transaction is durable. */
-  process(delivery: Delivery): Promise<DeliveryResult> {
+  process(delivery: Delivery, options: ProcessOptions = {}): Promise<DeliveryResult> {
     const event = delivery.parsed.event;
     const objectId = typeof event.data.id === "string" ? event.data.id : null;
     const record: DeliveryRecord = {
@@ -118,6 +131,8 @@ export class SyncEngine<Db = unknown> {
       eventTimestamp: normalizeTimestamp(event.timestamp),
       receivedAt: this.#now(),
       payload: delivery.rawBody,
+      ...(options.source !== undefined && options.source !== "webhook" ? { source: options.source } : {}),
+      ...(this.#keepAttempts !== undefined ? { keepAttempts: this.#keepAttempts } : {}),
     };
     // The stores write `data` as the delivery carried it: no JSON.stringify of the parsed object.
     const mutations =

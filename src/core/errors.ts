@@ -58,6 +58,12 @@ export const ERROR_STATUS = {
    * another origin (its `Origin` header): refused, nothing changed.
    */
   csrf_failed: 403,
+  /** A replay named a delivery id that is not in `clerk_webhook_events`. */
+  unknown_delivery: 404,
+  /** A replay named a delivery whose payload retention has removed: there is nothing to replay. */
+  payload_pruned: 410,
+  /** A list or replay filter that means nothing (an unknown status, a time range backwards, a bad cursor). */
+  invalid_filter: 400,
   /** Clerk's Backend API could not be reached, or kept failing (5xx, timeouts, 429s) through the retries. */
   clerk_api_unavailable: 503,
   /** Clerk's Backend API refused a request (a 4xx other than an expected 404) or answered something unreadable. */

@@ -3,6 +3,7 @@ import { ClerkSyncError, type ErrorCode, toStoreError } from "./errors.js";
 import type { HeaderSource } from "./headers.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { observe, type SyncObserver } from "./observer.js";
+import { type RefusedRequest, type RejectionSink, rejectionRecord } from "./rejections.js";
 import { parseEvent } from "./validate.js";
 import type { Verifier } from "./verify.js";
 
@@ -17,6 +18,10 @@ export interface WebhookHandlerOptions {
   logger?: Logger;
   /** Told each request's outcome, type, code and apply time (metrics). */
   observer?: SyncObserver;
+  /** Where requests refused before the engine are logged (the rejections log); never awaited. */
+  rejections?: RejectionSink;
+  /** The clock for rejection times, in epoch ms. Default `Date.now`. */
+  now?: () => number;
 }
 
 /** A request as adapters hand it over: method, headers and the untouched raw body. */
@@ -24,6 +29,8 @@ export interface WebhookInput {
   method: string;
   headers: HeaderSource;
   body: Uint8Array;
+  /** The client's address, when the adapter knows it (for the rejections log). */
+  remoteAddress?: string | undefined;
 }
 
 /** What to answer: a status and a small JSON body. */
@@ -51,7 +58,7 @@ export interface WebhookHandler {
    * The reply for a request an adapter refused before `handle` (not POST, a body over the limit,
    * a body already parsed): observed and logged as `handle` does with the requests it refuses.
    */
-  refuse(error: unknown): WebhookReply;
+  refuse(error: unknown, request?: RefusedRequest): WebhookReply;
   readonly maxBodyBytes: number;
 }
 
@@ -136,7 +143,19 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
   const { verify, engine } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const log = options.logger ?? silentLogger;
-  const { observer } = options;
+  const { observer, rejections } = options;
+  const now = options.now ?? Date.now;
+
+  /** Hands a refusal to the rejections log; a faulty sink never changes a reply. */
+  function logRejection(reply: WebhookReply, request: RefusedRequest): void {
+    if (!rejections) return;
+    try {
+      const code = (reply.body.error as { code: ErrorCode }).code;
+      rejections.record(rejectionRecord(code, reply.status, request, now()));
+    } catch {
+      // The reply stands.
+    }
+  }
 
   async function handle(input: WebhookInput): Promise<WebhookReply> {
     let svixId: string | undefined;
@@ -180,6 +199,13 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       const reply = errorReply(error);
       const code = (reply.body.error as { code: string }).code;
       observeError(reply, type, started);
+      if (started === undefined) {
+        logRejection(reply, {
+          headers: input.headers,
+          remoteAddress: input.remoteAddress,
+          bodyBytes: input.body.byteLength,
+        });
+      }
       if (reply.status >= 500) {
         const cause = error instanceof Error ? (error.cause ?? error) : error;
         log.error("delivery failed", { svix_id: svixId, code, cause: describe(cause) });
@@ -206,9 +232,10 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     });
   }
 
-  function refuse(error: unknown): WebhookReply {
+  function refuse(error: unknown, request: RefusedRequest = {}): WebhookReply {
     const reply = errorReply(error);
     observeError(reply, null, undefined);
+    logRejection(reply, request);
     const code = (reply.body.error as { code: ErrorCode }).code;
     if (reply.status >= 500) log.error("delivery failed", { code, cause: describe(error) });
     else log.warn("delivery rejected", { code, status: reply.status });
@@ -222,13 +249,15 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     async fetch(request) {
       let reply: WebhookReply;
       if (request.method !== "POST") {
-        reply = refuse(new ClerkSyncError("method_not_allowed", "Webhook deliveries must be POSTed"));
+        reply = refuse(new ClerkSyncError("method_not_allowed", "Webhook deliveries must be POSTed"), {
+          headers: request.headers,
+        });
       } else {
         try {
           const body = await readBody(request, maxBodyBytes);
           reply = await handle({ method: request.method, headers: request.headers, body });
         } catch (error) {
-          reply = refuse(error);
+          reply = refuse(error, { headers: request.headers });
         }
       }
       return Response.json(reply.body, {

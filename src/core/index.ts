@@ -8,6 +8,7 @@ export {
   type DeleteMode,
   type Delivery,
   type DeliveryResult,
+  type ProcessOptions,
   SyncEngine,
   type SyncEngineOptions,
 } from "./engine.js";

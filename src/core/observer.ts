@@ -43,6 +43,8 @@ export interface BatchObservation {
 export interface SyncObserver {
   delivery?(observation: DeliveryObservation): void;
   batch?(observation: BatchObservation): void;
+  /** Refusals the rejections log dropped (its queue full, or its write failed). */
+  rejectionsDropped?(observation: { readonly count: number }): void;
 }
 
 /**

@@ -77,7 +77,13 @@ export type EntityTableName =
   | "clerk_objects";
 export type ChildTableName = "clerk_user_email_addresses";
 /** Every table of the contract (the migrator's own tables are not part of it). */
-export type TableName = EntityTableName | ChildTableName | "clerk_webhook_events" | "clerk_sync_runs";
+export type TableName =
+  | EntityTableName
+  | ChildTableName
+  | "clerk_webhook_events"
+  | "clerk_webhook_attempts"
+  | "clerk_webhook_rejections"
+  | "clerk_sync_runs";
 
 /** The logical types of a set of column specs: `{ id: "text", … }`. */
 export type LogicalTypes<C extends Readonly<Record<string, ColumnSpec>>> = { readonly [K in keyof C]: C[K]["type"] };
@@ -326,12 +332,81 @@ export const WEBHOOK_EVENTS = {
     last_outcome: { type: "text", storage: "key", nullable: false },
     error_code: key,
     error_message: text,
-    /** The raw body exactly as received. */
+    /** The raw body exactly as received; empty once pruned by retention (see `payload_pruned_at`). */
     payload: { type: "text", storage: "longtext", nullable: false },
+    /** When retention removed the payload (ms); null while it is kept. The row and its status stay. */
+    payload_pruned_at: bigint,
   },
   primaryKey: ["svix_id"],
-  indexes: indexesOn("clerk_webhook_events", ["first_received_at", "object_id", "status", "type"]),
+  // Keyset pagination, newest first, for each filter of the deliveries list (store/delivery-log.ts):
+  // `(filter, first_received_at, svix_id)`, so a page is one index range read in order.
+  indexes: [
+    { name: "clerk_webhook_events_object_id_received_idx", columns: ["object_id", "first_received_at", "svix_id"] },
+    { name: "clerk_webhook_events_received_idx", columns: ["first_received_at", "svix_id"] },
+    { name: "clerk_webhook_events_status_received_idx", columns: ["status", "first_received_at", "svix_id"] },
+    { name: "clerk_webhook_events_type_received_idx", columns: ["type", "first_received_at", "svix_id"] },
+  ],
 } as const satisfies TableSpec;
+
+/**
+ * Every attempt at a verified delivery (an HTTP delivery or a replay), the last few per delivery
+ * id (`attemptsPerDelivery`, default 20): written in the same transaction as the delivery's
+ * outcome. `attempt` is the delivery row's `delivery_count` after that attempt.
+ */
+export const WEBHOOK_ATTEMPTS = {
+  name: "clerk_webhook_attempts",
+  columns: {
+    svix_id: { type: "text", storage: "key", nullable: false },
+    attempt: { type: "bigint", storage: "int", nullable: false },
+    /** When the attempt was received (a replay: when it started), ms. */
+    received_at: { type: "bigint", nullable: false },
+    /** An {@link AttemptSource}. */
+    source: { type: "text", storage: "key", nullable: false },
+    /** A {@link DeliveryOutcome}. */
+    outcome: { type: "text", storage: "key", nullable: false },
+    /** The HTTP status answered (null for a replay, which answers no HTTP request). */
+    http_status: { type: "bigint", storage: "int", nullable: true },
+    error_code: key,
+    error_message: text,
+    /** From receipt to the outcome written in the transaction, ms. */
+    duration_ms: { type: "bigint", storage: "int", nullable: true },
+  },
+  primaryKey: ["svix_id", "attempt"],
+  indexes: [],
+} as const satisfies TableSpec;
+
+/**
+ * Requests refused before verification succeeded (a missing header, a bad signature, a stale
+ * timestamp, a body too large or not JSON): a bounded log that keeps no secret and no body, only
+ * the header names, the body's size and the source address.
+ */
+export const WEBHOOK_REJECTIONS = {
+  name: "clerk_webhook_rejections",
+  columns: {
+    /** A random id. */
+    id: { type: "text", storage: "key", nullable: false },
+    received_at: { type: "bigint", nullable: false },
+    /** The {@link ErrorCode} answered. */
+    code: { type: "text", storage: "key", nullable: false },
+    http_status: { type: "bigint", storage: "int", nullable: false },
+    /** The `svix-id` / `webhook-id` header as sent (unverified), if any. */
+    svix_id: key,
+    /** The client's address as the adapter saw it, if it knows it. */
+    source_address: key,
+    /** The request's header names (never their values), lower-case, comma-separated. */
+    header_names: text,
+    /** The body's size in bytes (the body itself is never kept). */
+    body_bytes: bigint,
+  },
+  primaryKey: ["id"],
+  indexes: [
+    { name: "clerk_webhook_rejections_code_received_idx", columns: ["code", "received_at"] },
+    { name: "clerk_webhook_rejections_received_idx", columns: ["received_at"] },
+  ],
+} as const satisfies TableSpec;
+
+/** What made an attempt: an HTTP delivery, a replay, or a forced replay (its hooks re-run). */
+export type AttemptSource = "webhook" | "replay" | "force";
 
 /**
  * Runs of writes from Clerk's Backend API (backfill, reconcile): they carry no `svix-id`, so each
@@ -404,6 +479,8 @@ export const TABLES = {
   clerk_waitlist_entries: WAITLIST_ENTRIES.table,
   clerk_objects: OBJECTS.table,
   clerk_webhook_events: WEBHOOK_EVENTS,
+  clerk_webhook_attempts: WEBHOOK_ATTEMPTS,
+  clerk_webhook_rejections: WEBHOOK_REJECTIONS,
   clerk_sync_runs: SYNC_RUNS,
 } as const satisfies { readonly [N in TableName]: TableSpec & { readonly name: N } };
 

@@ -4,7 +4,7 @@
  * store passes the same conformance suite against it (test/conformance/store-suite.ts).
  */
 import type { ChildSet, Mutation } from "./mappers.js";
-import type { ChildTableName, DeliveryOutcome, DeliveryStatus, EntityTableName } from "./schema.js";
+import type { AttemptSource, ChildTableName, DeliveryOutcome, DeliveryStatus, EntityTableName } from "./schema.js";
 
 /** A value or a promise of it: SQLite answers synchronously, network databases do not. */
 export type Awaitable<T> = T | Promise<T>;
@@ -29,7 +29,17 @@ export interface DeliveryRecord {
   readonly receivedAt: number;
   /** The raw body exactly as received. */
   readonly payload: string;
+  /**
+   * What made this attempt (default `webhook`). A `force` replay is processed again even when
+   * its delivery id is recorded as processed (its hooks run once more).
+   */
+  readonly source?: AttemptSource;
+  /** Attempts kept per delivery id in `clerk_webhook_attempts` (default {@link DEFAULT_ATTEMPTS_KEPT}). */
+  readonly keepAttempts?: number;
 }
+
+/** Attempts kept per delivery id unless configured (`attemptsPerDelivery`). */
+export const DEFAULT_ATTEMPTS_KEPT = 20;
 
 /**
  * A delivery's whole effect as plain data (structured-clone safe): what to record and what to

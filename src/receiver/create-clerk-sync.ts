@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import { type ClerkApiClient, type ClerkApiClientOptions, createClerkApiClient } from "../clerk-api/client.js";
 import { type Delivery, type DeliveryResult, SyncEngine, type SyncEngineOptions } from "../core/engine.js";
-import { ClerkSyncError, isClerkSyncError } from "../core/errors.js";
+import { ClerkSyncError, describeError, isClerkSyncError } from "../core/errors.js";
 import type { ClerkEventType } from "../core/events.js";
 import {
   createWebhookHandler,
@@ -13,9 +13,14 @@ import {
 } from "../core/handler.js";
 import type { AnyHook, ForeignClerkEvent, ForeignHook, Hook } from "../core/hooks.js";
 import { consoleLogger, filterLogger, type Logger } from "../core/logger.js";
+import { observe } from "../core/observer.js";
+import type { RefusedRequest } from "../core/rejections.js";
 import { createVerifier, type Verifier } from "../core/verify.js";
 import { ensureOrganization, ensureUser, type ReadThroughSource } from "../read-through/ensure.js";
+import { type ReplayOptions, type ReplayResult, type ReplaySelection, replayDeliveries } from "../replay/replay.js";
 import type { ClerkOrganization, ClerkUser } from "../store/queries.js";
+import { RejectionLog } from "../store/rejection-log.js";
+import { type RetentionSettings, startRetention } from "../store/retention.js";
 import type { ClerkSyncDatabase } from "../store/schema/database.js";
 import type { ClerkSyncStore } from "../store/store.js";
 import { lazyStore } from "./lazy-store.js";
@@ -61,7 +66,7 @@ export interface ClerkSync {
   /** Entry for adapters that read the raw body themselves. */
   handle(input: WebhookInput): Promise<WebhookReply>;
   /** The reply for a request such an adapter refused before `handle` (see {@link WebhookHandler.refuse}). */
-  refuse(error: unknown): WebhookReply;
+  refuse(error: unknown, request?: RefusedRequest): WebhookReply;
   /** Largest accepted body in bytes. */
   readonly maxBodyBytes: number;
   /** Registers a hook (see {@link SyncEngine.on}). */
@@ -86,6 +91,15 @@ export interface ClerkSync {
    * returned. null when the user is deleted (a tombstone stays deleted) or Clerk has no such
    * user. Safe to race the webhook and itself (see docs/sign-up-race.md).
    */
+  /**
+   * Replays stored deliveries through this receiver's engine, hooks included (docs/replay.md):
+   * failed ones are processed again, processed ones are a no-op unless `force`. Each replay is
+   * recorded as an attempt.
+   *
+   * @example
+   * const { counts } = await sync.replay({ status: "failed" });
+   */
+  replay(selection: ReplaySelection, options?: ReplayOptions): Promise<ReplayResult>;
   ensureUser(userId: string): Promise<ClerkUser | null>;
   /** The same for an organization, by id or slug. */
   ensureOrganization(idOrSlug: string): Promise<ClerkOrganization | null>;
@@ -102,6 +116,9 @@ interface Built {
   readonly log: Logger;
   readonly engine: SyncEngine<Kysely<ClerkSyncDatabase>>;
   readonly handler: WebhookHandler;
+  /** The rejections log (unless `logRejections` is false) and the retention timer. */
+  readonly rejections: RejectionLog | undefined;
+  readonly retention: ReturnType<typeof startRetention>;
 }
 
 /**
@@ -140,6 +157,19 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
       ...options,
       deleteMode: settings.deleteMode,
       events: settings.events,
+      attemptsPerDelivery: settings.retention.attemptsPerDelivery,
+    });
+    const bounds = logBounds(settings);
+    // Off the request path: refusals are queued and written in batches; pruning runs on a timer.
+    const rejections = settings.retention.logRejections
+      ? new RejectionLog(() => store.open(), {
+          retention: bounds.rejections,
+          onDrop: (count) => observe(options.observer, "rejectionsDropped", { count }),
+          onError: (error) => log.warn("writing the rejections log failed", { error: describeError(error) }),
+        })
+      : undefined;
+    const retention = startRetention(() => store.open(), bounds, {
+      onError: (error) => log.warn("pruning the delivery log failed", { error: describeError(error) }),
     });
     for (const register of pending.splice(0)) register(engine);
     const processor = settings.fetchMissingParents
@@ -156,9 +186,10 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
       engine: processor,
       maxBodyBytes: settings.maxBodyBytes,
       logger: log,
+      ...(rejections ? { rejections } : {}),
       ...(options.observer ? { observer: options.observer } : {}),
     });
-    built = { settings, log, engine, handler };
+    built = { settings, log, engine, handler, rejections, retention };
     return built;
   };
 
@@ -281,9 +312,9 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
       }
       return handler.handle(input);
     },
-    refuse(error) {
+    refuse(error, request) {
       try {
-        return build().handler.refuse(error);
+        return build().handler.refuse(error, request);
       } catch {
         return errorReply(error);
       }
@@ -299,15 +330,32 @@ export function createClerkSync(options: ClerkSyncOptions = {}): ClerkSync {
       await store.open();
     },
     store: () => store.open(),
+    replay: async (selection, replayOptions) =>
+      replayDeliveries({ store: await store.open(), engine: build().engine }, selection, replayOptions),
     ensureUser: async (userId) => ensureUser(await readThrough(), userId),
     ensureOrganization: async (idOrSlug) => ensureOrganization(await readThrough(), idOrSlug),
     async close() {
       await built?.engine.drained();
       while (background.size > 0) await Promise.all(background);
+      await built?.retention.stop();
+      await built?.rejections?.close();
       await store.close();
     },
   };
   return sync;
+}
+
+/** The delivery log's bounds as retention takes them (days to ms). */
+function logBounds(settings: ReceiverSettings): RetentionSettings {
+  const day = 86_400_000;
+  const r = settings.retention;
+  return {
+    rejections: { maxRows: r.rejectionsMaxRows, maxAgeMs: r.rejectionsMaxAgeDays * day },
+    payloads: {
+      maxRows: r.payloadsMaxRows,
+      maxAgeMs: r.payloadsMaxAgeDays === undefined ? undefined : r.payloadsMaxAgeDays * day,
+    },
+  };
 }
 
 /** Whether `value` is a receiver made by {@link createClerkSync} (or shaped like one). */

@@ -44,6 +44,28 @@ export interface ReceiverSettingOptions {
    * Needs `CLERK_SECRET_KEY`. Default: `CLERK_SYNC_FETCH_MISSING_PARENTS`, else false.
    */
   fetchMissingParents?: boolean;
+  /** Attempts kept per delivery id. Default: `CLERK_SYNC_ATTEMPTS_PER_DELIVERY`, else 20. */
+  attemptsPerDelivery?: number;
+  /** Log refused requests in `clerk_webhook_rejections`. Default: `CLERK_SYNC_LOG_REJECTIONS`, else true. */
+  logRejections?: boolean;
+  /** Rejections kept at most. Default: `CLERK_SYNC_REJECTIONS_MAX_ROWS`, else 10,000. */
+  rejectionsMaxRows?: number;
+  /** Days a rejection is kept. Default: `CLERK_SYNC_REJECTIONS_MAX_AGE_DAYS`, else 7. */
+  rejectionsMaxAgeDays?: number;
+  /** Payloads kept at most, the newest (failed deliveries' are always kept). Default: `CLERK_SYNC_PAYLOADS_MAX_ROWS`, else all. */
+  payloadsMaxRows?: number;
+  /** Days a payload is kept (failed deliveries' are always kept). Default: `CLERK_SYNC_PAYLOADS_MAX_AGE_DAYS`, else forever. */
+  payloadsMaxAgeDays?: number;
+}
+
+/** The delivery log's bounds, resolved (see docs/replay.md). */
+export interface LogRetentionSettings {
+  attemptsPerDelivery: number;
+  logRejections: boolean;
+  rejectionsMaxRows: number;
+  rejectionsMaxAgeDays: number;
+  payloadsMaxRows?: number;
+  payloadsMaxAgeDays?: number;
 }
 
 /** A receiver's settings, each resolved from its option, the environment or the default. */
@@ -60,6 +82,8 @@ export interface ReceiverSettings {
   /** Undefined: the logger gets every message. */
   logLevel?: LogLevel;
   fetchMissingParents: boolean;
+  /** The delivery log's bounds. */
+  retention: LogRetentionSettings;
   /**
    * `CLERK_SECRET_KEY` and `CLERK_API_URL` as read from the environment, in the shape of the
    * Backend API client's options (so the service hands them to `createClerkSync`'s `clerkApi`
@@ -94,6 +118,14 @@ export const RECEIVER_ENVIRONMENT = {
   CLERK_SECRET_KEY:
     "The instance's secret key (sk_test_… / sk_live_…), for ensureUser and CLERK_SYNC_FETCH_MISSING_PARENTS only",
   CLERK_API_URL: "The Backend API's origin (default https://api.clerk.com), e.g. a local stand-in",
+  CLERK_SYNC_ATTEMPTS_PER_DELIVERY: "Attempts kept per delivery id in clerk_webhook_attempts, the latest (default 20)",
+  CLERK_SYNC_LOG_REJECTIONS: "Log refused requests in clerk_webhook_rejections: true (default) or false",
+  CLERK_SYNC_REJECTIONS_MAX_ROWS: "Rejections kept at most, the newest (default 10000)",
+  CLERK_SYNC_REJECTIONS_MAX_AGE_DAYS: "Days a rejection is kept (default 7)",
+  CLERK_SYNC_PAYLOADS_MAX_ROWS:
+    "Payloads kept in clerk_webhook_events, the newest (default: all); older ones are pruned, the row stays; failed deliveries keep theirs",
+  CLERK_SYNC_PAYLOADS_MAX_AGE_DAYS:
+    "Days a delivery's payload is kept (default: forever); the row stays; failed deliveries keep theirs",
   LOG_LEVEL: "debug, info (the service's default), warn or error; trace and fatal are read as debug and error",
 } as const;
 
@@ -146,6 +178,64 @@ export function checkEventPatterns(patterns: readonly string[], label: string): 
  */
 export function unknownEventPatterns(patterns: readonly string[]): string[] {
   return patterns.filter((pattern) => !CLERK_EVENT_TYPES.some(typeFilter([pattern])));
+}
+
+/** A positive whole number from its option, else its variable, else `fallback`. */
+function positiveSetting<T extends number | undefined>(
+  option: number | undefined,
+  optionLabel: string,
+  variable: string,
+  env: Env,
+  fallback: T,
+): number | T {
+  if (option !== undefined) return positiveInt(optionLabel, option);
+  const text = env[variable];
+  return text === undefined || text === "" ? fallback : positiveInt(variable, text);
+}
+
+/** `true`/`false` from its option, else its variable, else `fallback`. */
+function booleanSetting(
+  option: boolean | undefined,
+  optionLabel: string,
+  variable: string,
+  env: Env,
+  fallback: boolean,
+) {
+  if (option !== undefined) {
+    if (typeof option !== "boolean") throw new ClerkSyncError("invalid_config", `${optionLabel} must be true or false`);
+    return option;
+  }
+  const text = env[variable] ?? String(fallback);
+  if (text !== "true" && text !== "false") {
+    throw new ClerkSyncError("invalid_config", `${variable} must be true or false, got "${text}"`);
+  }
+  return text === "true";
+}
+
+/** The delivery log's bounds from options and the environment. */
+function resolveRetention(
+  options: ReceiverSettingOptions,
+  env: Env,
+  label: (key: keyof ReceiverSettingOptions) => string,
+): LogRetentionSettings {
+  const num = (key: keyof ReceiverSettingOptions, variable: string) =>
+    positiveSetting(options[key] as number | undefined, label(key), variable, env, undefined);
+  const payloadsMaxRows = num("payloadsMaxRows", "CLERK_SYNC_PAYLOADS_MAX_ROWS");
+  const payloadsMaxAgeDays = num("payloadsMaxAgeDays", "CLERK_SYNC_PAYLOADS_MAX_AGE_DAYS");
+  return {
+    attemptsPerDelivery: num("attemptsPerDelivery", "CLERK_SYNC_ATTEMPTS_PER_DELIVERY") ?? 20,
+    logRejections: booleanSetting(
+      options.logRejections,
+      label("logRejections"),
+      "CLERK_SYNC_LOG_REJECTIONS",
+      env,
+      true,
+    ),
+    rejectionsMaxRows: num("rejectionsMaxRows", "CLERK_SYNC_REJECTIONS_MAX_ROWS") ?? 10_000,
+    rejectionsMaxAgeDays: num("rejectionsMaxAgeDays", "CLERK_SYNC_REJECTIONS_MAX_AGE_DAYS") ?? 7,
+    ...(payloadsMaxRows !== undefined ? { payloadsMaxRows } : {}),
+    ...(payloadsMaxAgeDays !== undefined ? { payloadsMaxAgeDays } : {}),
+  };
 }
 
 /** A whole number above zero, from an option or a variable. */
@@ -256,6 +346,7 @@ export function resolveReceiverSettings(
     migrate,
     ...(logLevel !== undefined ? { logLevel } : {}),
     fetchMissingParents,
+    retention: resolveRetention(options, env, label),
     ...(Object.keys(clerkApiEnv).length > 0 ? { clerkApi: { env: clerkApiEnv } } : {}),
   };
 }

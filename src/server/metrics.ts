@@ -8,6 +8,15 @@ import { errorReply } from "../core/handler.js";
 import type { BatchObservation, DeliveryObservation, SyncObserver } from "../core/observer.js";
 
 /** Where the service serves `/metrics`. */
+/** 4xx codes that are no refusal of a webhook request (a missing route, a stored delivery's content, replay's). */
+const NOT_REJECTIONS = new Set([
+  "not_found",
+  "unstorable_payload",
+  "unknown_delivery",
+  "payload_pruned",
+  "invalid_filter",
+]);
+
 export const METRICS_PATH = "/metrics";
 
 /** The label value of an event type clerk-sync does not know, so that the set of series stays bounded. */
@@ -82,6 +91,11 @@ export function createServiceMetrics(options: { processMetrics?: boolean; now?: 
     labelNames: ["code"] as const,
     registers: [registry],
   });
+  const rejectionsDropped = new Counter({
+    name: "clerk_sync_rejections_log_dropped_total",
+    help: "Refused requests the rejections log dropped (its queue full or its write failed); the requests were answered all the same",
+    registers: [registry],
+  });
   const lastApplied = new Gauge({
     name: "clerk_sync_last_applied_timestamp_seconds",
     help: "When this process last applied a delivery (Unix seconds); 0 until it has",
@@ -90,7 +104,7 @@ export function createServiceMetrics(options: { processMetrics?: boolean; now?: 
 
   // Series that alerts compute rates of start at 0, so their first increase is seen.
   for (const [code, status] of Object.entries(ERROR_STATUS)) {
-    if (status >= 400 && status < 500 && code !== "not_found" && code !== "unstorable_payload") {
+    if (status >= 400 && status < 500 && !NOT_REJECTIONS.has(code)) {
       rejections.inc({ code }, 0);
     }
   }
@@ -113,6 +127,9 @@ export function createServiceMetrics(options: { processMetrics?: boolean; now?: 
     batch(o: BatchObservation) {
       batchSize.observe({ kind: o.kind }, o.size);
       for (const code of o.failures) storeErrors.inc({ code });
+    },
+    rejectionsDropped(o) {
+      rejectionsDropped.inc(o.count);
     },
   };
 

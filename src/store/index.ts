@@ -12,6 +12,21 @@ export const DIALECTS: Readonly<Record<DialectName, DialectSpec>> = {
   postgres: POSTGRES,
   mysql: MYSQL,
 };
+export {
+  type DeliveryAttempt,
+  type DeliveryCounts,
+  type DeliveryDetail,
+  type DeliveryFilter,
+  type DeliverySummary,
+  deliveryCounts,
+  getDelivery,
+  listDeliveries,
+  listRejections,
+  type Page,
+  type PageRequest,
+  type Rejection,
+  type RejectionFilter,
+} from "./delivery-log.js";
 export { type MysqlStoreOptions, openMysqlStore } from "./mysql/mysql-store.js";
 export { DEFAULT_DATABASE_URL, openStore, sqlitePath } from "./open.js";
 export { openPostgresStore, type PostgresStoreOptions } from "./postgres/postgres-store.js";

@@ -24,6 +24,8 @@ export interface ClerkSyncDatabase {
   clerk_waitlist_entries: ClerkWaitlistEntriesTable;
   clerk_objects: ClerkObjectsTable;
   clerk_webhook_events: ClerkWebhookEventsTable;
+  clerk_webhook_attempts: ClerkWebhookAttemptsTable;
+  clerk_webhook_rejections: ClerkWebhookRejectionsTable;
   clerk_sync_runs: ClerkSyncRunsTable;
 }
 
@@ -205,6 +207,30 @@ export interface ClerkWebhookEventsTable {
   error_code: string | null;
   error_message: string | null;
   payload: string;
+  payload_pruned_at: Millis | null;
+}
+
+export interface ClerkWebhookAttemptsTable {
+  svix_id: string;
+  attempt: Millis;
+  received_at: Millis;
+  source: string;
+  outcome: string;
+  http_status: Millis | null;
+  error_code: string | null;
+  error_message: string | null;
+  duration_ms: Millis | null;
+}
+
+export interface ClerkWebhookRejectionsTable {
+  id: string;
+  received_at: Millis;
+  code: string;
+  http_status: Millis;
+  svix_id: string | null;
+  source_address: string | null;
+  header_names: string | null;
+  body_bytes: Millis | null;
 }
 
 export interface ClerkSyncRunsTable {

@@ -64,3 +64,5 @@ export interface ClerkWaitlistEntriesTable extends Row<"clerk_waitlist_entries">
 export interface ClerkObjectsTable extends Row<"clerk_objects"> {}
 export interface ClerkWebhookEventsTable extends Row<"clerk_webhook_events"> {}
 export interface ClerkSyncRunsTable extends Row<"clerk_sync_runs"> {}
+export interface ClerkWebhookAttemptsTable extends Row<"clerk_webhook_attempts"> {}
+export interface ClerkWebhookRejectionsTable extends Row<"clerk_webhook_rejections"> {}

@@ -256,6 +256,60 @@ function allMigrations(d: DialectSpec): Record<string, Migration> {
         }
       },
     },
+    "0004_attempts_rejections_keyset": {
+      async up(db: Db) {
+        const events = "clerk_webhook_events";
+        await db.schema.alterTable(events).addColumn("payload_pruned_at", t("bigint")).execute();
+        // The deliveries list pages newest first by (first_received_at, svix_id) under each
+        // filter: one index per filter ending in both, which replace the one-column ones.
+        for (const column of ["first_received_at", "object_id", "status", "type"]) {
+          const drop = db.schema.dropIndex(`${events}_${column}_idx`);
+          await (d.name === "mysql" ? drop.on(events) : drop).execute();
+        }
+        await db.schema
+          .createIndex(`${events}_received_idx`)
+          .on(events)
+          .columns(["first_received_at", "svix_id"])
+          .execute();
+        for (const column of ["object_id", "status", "type"]) {
+          await db.schema
+            .createIndex(`${events}_${column}_received_idx`)
+            .on(events)
+            .columns([column, "first_received_at", "svix_id"])
+            .execute();
+        }
+        await createTable(db, d, "clerk_webhook_attempts")
+          // Primary key columns: NOT NULL on PostgreSQL and MySQL, as the one-column keys (not on SQLite).
+          .addColumn("svix_id", t("key"))
+          .addColumn("attempt", t("int"))
+          .addColumn("received_at", t("bigint"), (c) => c.notNull())
+          .addColumn("source", t("key"), (c) => c.notNull())
+          .addColumn("outcome", t("key"), (c) => c.notNull())
+          .addColumn("http_status", t("int"))
+          .addColumn("error_code", t("key"))
+          .addColumn("error_message", t("text"))
+          .addColumn("duration_ms", t("int"))
+          .addPrimaryKeyConstraint("clerk_webhook_attempts_pkey", ["svix_id", "attempt"])
+          .execute();
+        const rejections = "clerk_webhook_rejections";
+        await createTable(db, d, rejections)
+          .addColumn("id", t("key"), (c) => c.primaryKey())
+          .addColumn("received_at", t("bigint"), (c) => c.notNull())
+          .addColumn("code", t("key"), (c) => c.notNull())
+          .addColumn("http_status", t("int"), (c) => c.notNull())
+          .addColumn("svix_id", t("key"))
+          .addColumn("source_address", t("key"))
+          .addColumn("header_names", t("text"))
+          .addColumn("body_bytes", t("bigint"))
+          .execute();
+        await db.schema.createIndex(`${rejections}_received_idx`).on(rejections).column("received_at").execute();
+        await db.schema
+          .createIndex(`${rejections}_code_received_idx`)
+          .on(rejections)
+          .columns(["code", "received_at"])
+          .execute();
+      },
+    },
   };
 }
 

@@ -14,6 +14,8 @@ import { stateAfterDelete, stateAfterUpsert } from "../write/write-sql.js";
 export interface LockedRows {
   /** The stored status of each of the batch's delivery ids that is recorded already. */
   readonly deliveries: ReadonlyMap<string, string>;
+  /** The stored `delivery_count` of each of those (attempts are numbered after it). */
+  readonly deliveryCounts?: ReadonlyMap<string, number>;
   /** The state of each of the batch's entity rows that exists, by {@link entityKey}. */
   readonly entities: ReadonlyMap<string, EntityState>;
 }
@@ -44,9 +46,13 @@ export type EntityWrite =
     };
 
 /** What becomes of a delivery row: inserted with its outcome, or a stored row updated. */
-export type DeliveryWrite =
+export type DeliveryWrite = (
   | { readonly op: "insert" | "retry"; readonly record: DeliveryRecord; readonly status: DeliveryStatus }
-  | { readonly op: "duplicate"; readonly record: DeliveryRecord };
+  | { readonly op: "duplicate"; readonly record: DeliveryRecord }
+) & {
+  /** The attempt's number: the delivery row's `delivery_count` after the write. */
+  readonly attempt: number;
+};
 
 /** A child table's writes: every child row of `cleared` parents removed, then `rows` upserted by id. */
 export interface ChildWrites {
@@ -122,20 +128,28 @@ class PlanRecorder implements SyncTransaction<never> {
 
   claimDelivery(record: DeliveryRecord): ClaimResult {
     const stored = this.#claimed.has(record.svixId) ? "claimed" : this.#locked.deliveries.get(record.svixId);
-    if (stored === undefined || stored === "failed") {
+    // A forced replay processes a delivery id again whatever its stored outcome.
+    const again = stored === "failed" || (record.source === "force" && stored !== undefined && stored !== "claimed");
+    if (stored === undefined || again) {
       this.#claimed.add(record.svixId);
-      this.#claims.set(record.svixId, { record, retry: stored === "failed" });
+      this.#claims.set(record.svixId, { record, retry: again });
       return stored === undefined ? "new" : "retry";
     }
-    this.writes.deliveries.push({ op: "duplicate", record });
+    this.writes.deliveries.push({ op: "duplicate", record, attempt: this.#attempt(record.svixId) });
     return "duplicate";
+  }
+
+  /** The number of the next attempt at a stored delivery id (the set-based batch never has one twice). */
+  #attempt(svixId: string): number {
+    return (this.#locked.deliveryCounts?.get(svixId) ?? 0) + 1;
   }
 
   finishDelivery(svixId: string, status: DeliveryStatus): void {
     const claim = this.#claims.get(svixId);
     if (!claim) throw new Error(`finishDelivery without claimDelivery for ${svixId}`);
     this.#claims.delete(svixId);
-    this.writes.deliveries.push({ op: claim.retry ? "retry" : "insert", record: claim.record, status });
+    const attempt = claim.retry ? this.#attempt(svixId) : 1;
+    this.writes.deliveries.push({ op: claim.retry ? "retry" : "insert", record: claim.record, status, attempt });
   }
 
   recordFailure(): never {

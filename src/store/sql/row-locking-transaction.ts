@@ -24,8 +24,9 @@ export class RowLockingTransaction<Db> extends SqlTransaction<Db> {
     let [row] = await this.execute(claim.text, deliveryRow(record, CLAIMED));
     if (!claim.returns) [row] = await this.execute(this.sql.deliveryStatusText(), [record.svixId]);
     const status = row?.status;
-    if (status === CLAIMED || status === "failed") {
-      this.#claims.set(record.svixId, { record, retry: status === "failed" });
+    // A forced replay processes a delivery id again whatever its stored outcome.
+    if (status === CLAIMED || status === "failed" || (record.source === "force" && status !== undefined)) {
+      this.#claims.set(record.svixId, { record, retry: status !== CLAIMED });
       return status === CLAIMED ? "new" : "retry";
     }
     await this.countDuplicate(record);

@@ -2,6 +2,10 @@ import { CHILD_TABLES, type EntityTableName } from "../../core/schema.js";
 import type { EntityState } from "../../core/store-contract.js";
 import type { DialectTypes } from "../dialect.js";
 import {
+  ATTEMPT_COLUMNS,
+  ATTEMPTS,
+  attemptRow,
+  attemptsKept,
   childColumns,
   childRow,
   DELIVERIES,
@@ -65,19 +69,21 @@ export class SetBasedStatements {
   /** The rows {@link lockRows} answered, as the recorder takes them; `tables` in the order of its `ids`. */
   lockedRows(rows: readonly Record<string, unknown>[], tables: readonly EntityTableName[]): LockedRows {
     const deliveries = new Map<string, string>();
+    const deliveryCounts = new Map<string, number>();
     const entities = new Map<string, EntityState>();
     for (const row of rows) {
       const k = Number(row.k);
       const id = String(row.id);
       if (k === 0) {
         deliveries.set(id, String(row.status));
+        deliveryCounts.set(id, Number(row.count));
         continue;
       }
       const table = tables[k - 1] as EntityTableName;
       const deletedAt = row.deleted_at == null ? null : Number(row.deleted_at);
       entities.set(entityKey(table, id), { version: Number(row.version), deletedAt });
     }
-    return { deliveries, entities };
+    return { deliveries, deliveryCounts, entities };
   }
 
   /** The statements that make `writes`, in order, inside a transaction. */
@@ -164,7 +170,15 @@ export class SetBasedStatements {
     const sql = this.#sql;
     const inserts: Row[] = [];
     const updates: SizedPart[] = [];
+    const attempts: Row[] = [];
     for (const w of writes.deliveries) {
+      attempts.push(attemptRow(w.record, w.attempt, w.op === "duplicate" ? "duplicate" : w.status));
+      const keep = attemptsKept(w.record);
+      if (w.attempt > keep) {
+        // Rare (a delivery id attempted more than `keep` times): its oldest attempts go.
+        const values = [w.record.svixId, w.attempt - keep];
+        updates.push({ binds: values.length, build: (p) => ({ text: sql.pruneAttempts(p), values }) });
+      }
       if (w.op === "insert") {
         inserts.push(deliveryRow(w.record, w.status));
       } else if (w.op === "retry") {
@@ -179,7 +193,11 @@ export class SetBasedStatements {
     const insert = this.#chunks(DELIVERIES, DELIVERY_COLUMNS, inserts, (p, n) =>
       sql.insert(p, DELIVERIES, DELIVERY_COLUMNS, n),
     );
-    return [...insert, ...updates];
+    // Attempt rows go with their deliveries' rows, in the same transaction (or statement).
+    const attempt = this.#chunks(ATTEMPTS, ATTEMPT_COLUMNS, attempts, (p, n) =>
+      sql.insert(p, ATTEMPTS, ATTEMPT_COLUMNS, n),
+    );
+    return [...insert, ...updates, ...attempt];
   }
 
   #entityParts(round: readonly EntityWrite[]): SizedPart[] {

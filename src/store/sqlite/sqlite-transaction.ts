@@ -46,7 +46,8 @@ export class SqliteTransaction<Db> extends SqlTransaction<Db> {
 
   async claimDelivery(record: DeliveryRecord): Promise<ClaimResult> {
     const [row] = await this.execute(this.sql.deliveryStatusText(), [record.svixId]);
-    if (!row || row.status === "failed") {
+    // A forced replay processes a delivery id again whatever its stored outcome.
+    if (!row || row.status === "failed" || record.source === "force") {
       this.#pending.set(record.svixId, { record, recorded: row !== undefined });
       return row ? "retry" : "new";
     }
@@ -59,7 +60,10 @@ export class SqliteTransaction<Db> extends SqlTransaction<Db> {
     if (!pending) throw new Error(`finishDelivery without claimDelivery for ${svixId}`);
     this.#pending.delete(svixId);
     if (pending.recorded) await this.recordOutcome(pending.record, status, true);
-    else await this.execute(this.sql.insertDeliveryText(), deliveryRow(pending.record, status));
+    else {
+      await this.execute(this.sql.insertDeliveryText(), deliveryRow(pending.record, status));
+      await this.recordAttempt(pending.record, status, false);
+    }
   }
 
   async readState(table: EntityTableName, id: string): Promise<EntityState | undefined> {

@@ -8,7 +8,7 @@ import type {
   SyncTransaction,
 } from "../../core/store-contract.js";
 import type { DialectTypes } from "../dialect.js";
-import { childRow, deliveryRow, entityRow, tombstoneRow } from "./write-rows.js";
+import { attemptRow, attemptsKept, childRow, deliveryRow, entityRow, tombstoneRow } from "./write-rows.js";
 import type { WriteSql } from "./write-sql.js";
 
 /** A stored row as the driver answers it. */
@@ -60,11 +60,13 @@ export abstract class SqlTransaction<Db> implements SyncTransaction<Db> {
 
   async recordFailure(record: DeliveryRecord, error: { code: string; message: string }): Promise<void> {
     await this.execute(this.sql.recordFailureText(), deliveryRow(record, "failed", error));
+    await this.recordAttempt(record, "failed", true, error);
   }
 
   /** Counts a duplicate's attempt on its stored row. */
   protected async countDuplicate(record: DeliveryRecord): Promise<void> {
     await this.execute(this.sql.countDuplicateText(), [record.receivedAt, record.svixId]);
+    await this.recordAttempt(record, "duplicate", true);
   }
 
   /** Records a claimed delivery's outcome: a new row's status, or a retried row's attempt. */
@@ -74,5 +76,23 @@ export abstract class SqlTransaction<Db> implements SyncTransaction<Db> {
     } else {
       await this.execute(this.sql.finishNewText(), [status, status, record.svixId]);
     }
+    await this.recordAttempt(record, status, retry);
+  }
+
+  /**
+   * Records the attempt in `clerk_webhook_attempts`, numbered with the delivery row's count as
+   * this transaction left it; `again` (the delivery id was recorded before): the attempts but the
+   * last `keepAttempts` are removed. A first attempt (most deliveries) is one statement.
+   */
+  protected async recordAttempt(
+    record: DeliveryRecord,
+    outcome: string,
+    again: boolean,
+    error: { code: string; message: string } | null = null,
+  ): Promise<void> {
+    const values = attemptRow(record, 0, outcome, error);
+    values[1] = record.svixId; // the attempt number's subquery
+    await this.execute(this.sql.recordAttemptText(), values);
+    if (again) await this.execute(this.sql.pruneAttemptsText(), [record.svixId, attemptsKept(record), record.svixId]);
   }
 }

@@ -3,6 +3,7 @@
  * row, a tombstone, a child row, each encoded for the dialect. The statements that take them are
  * built by write-sql.ts.
  */
+import { ERROR_STATUS, type ErrorCode } from "../../core/errors.js";
 import {
   CHILD_TABLES,
   type ChildTableName,
@@ -10,7 +11,7 @@ import {
   ENTITY_TABLES,
   type EntityTableName,
 } from "../../core/schema.js";
-import type { DeliveryRecord } from "../../core/store-contract.js";
+import { DEFAULT_ATTEMPTS_KEPT, type DeliveryRecord } from "../../core/store-contract.js";
 import { type DialectTypes, storableText } from "../dialect.js";
 
 /**
@@ -109,4 +110,54 @@ export function childColumns(table: ChildTableName): string[] {
 /** A child row for {@link childColumns}, its values encoded for the dialect. */
 export function childRow(types: DialectTypes, table: ChildTableName, row: Record<string, unknown>): unknown[] {
   return Object.entries(CHILD_TABLES[table].columns).map(([name, type]) => types.encode(type, row[name]));
+}
+
+export const ATTEMPTS = "clerk_webhook_attempts";
+
+/** The columns of an attempt row, in the order of {@link attemptRow}. */
+export const ATTEMPT_COLUMNS = [
+  "svix_id",
+  "attempt",
+  "received_at",
+  "source",
+  "outcome",
+  "http_status",
+  "error_code",
+  "error_message",
+  "duration_ms",
+] as const;
+
+/** Longest duration stored (a 32-bit column; a test's fake clock may be far from the real one). */
+const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/**
+ * An attempt row for {@link ATTEMPT_COLUMNS}: its number (the delivery row's `delivery_count`
+ * after it), the HTTP status it answered (none for a replay), and the time from receipt to the
+ * outcome written, by the wall clock, now.
+ */
+export function attemptRow(
+  record: DeliveryRecord,
+  attempt: number,
+  outcome: string,
+  error: { code: string; message: string } | null = null,
+): unknown[] {
+  const source = record.source ?? "webhook";
+  const status = error === null ? 200 : (ERROR_STATUS[error.code as ErrorCode] ?? 500);
+  const duration = Math.min(Math.max(Date.now() - record.receivedAt, 0), MAX_DURATION_MS);
+  return [
+    record.svixId,
+    attempt,
+    record.receivedAt,
+    source,
+    outcome,
+    source === "webhook" ? status : null,
+    error?.code ?? null,
+    error === null ? null : error.message.slice(0, MAX_ERROR_MESSAGE),
+    duration,
+  ];
+}
+
+/** Attempts of a delivery id kept: those numbered above `attempt - keep` (see `keepAttempts`). */
+export function attemptsKept(record: DeliveryRecord): number {
+  return Math.max(1, record.keepAttempts ?? DEFAULT_ATTEMPTS_KEPT);
 }

@@ -16,7 +16,15 @@ import {
 } from "../../core/schema.js";
 import type { EntityState } from "../../core/store-contract.js";
 import type { ColumnArrays, DialectSyntax, StorageType } from "../dialect.js";
-import { childColumns, DELIVERIES, DELIVERY_COLUMNS, entityColumns, TOMBSTONE_COLUMNS } from "./write-rows.js";
+import {
+  ATTEMPT_COLUMNS,
+  ATTEMPTS,
+  childColumns,
+  DELIVERIES,
+  DELIVERY_COLUMNS,
+  entityColumns,
+  TOMBSTONE_COLUMNS,
+} from "./write-rows.js";
 
 /** SQL text with its bind values, in placeholder order. */
 export interface BoundStatement {
@@ -251,11 +259,17 @@ export class WriteSql {
     ]);
   }
 
+  /** Removes a delivery's attempts numbered `attempt` or lower. Values: svix_id, attempt. */
+  pruneAttempts(p: Placeholders): string {
+    const q = this.q;
+    return `DELETE FROM ${q(ATTEMPTS)} WHERE ${q("svix_id")} = ${p.next()} AND ${q("attempt")} <= ${p.next()}`;
+  }
+
   /**
    * Reads, locking them, the stored rows of `svixIds` and of each table's ids: one statement
    * where the dialect locks rows in subqueries, else one per table. Absent ids are not locked;
    * `svixIds` may be empty. Answers rows `{k, id, status, version, deleted_at}`: `k` 0 for deliveries, i + 1 for the
-   * i-th table of `ids` (see {@link lockedRows}).
+   * i-th table of `ids` (see {@link lockedRows}); `count` is a delivery's `delivery_count`.
    */
   lockRows(svixIds: readonly string[], ids: ReadonlyMap<EntityTableName, readonly string[]>): BoundStatement[] {
     const s = this.#syntax;
@@ -291,12 +305,13 @@ export class WriteSql {
             select(0, DELIVERIES, "svix_id", svixIds, {
               id: "svix_id",
               status: "status",
+              count: "delivery_count",
               version: null,
               deleted_at: null,
             }),
           ];
     [...ids.keys()].forEach((table, i) => {
-      const read = { id: "id", status: null, version: "version", deleted_at: "deleted_at" };
+      const read = { id: "id", status: null, count: null, version: "version", deleted_at: "deleted_at" };
       statements.push(select(i + 1, table, "id", ids.get(table) ?? [], read));
     });
     if (!oneStatement) return statements;
@@ -341,6 +356,33 @@ export class WriteSql {
         ifFailed("last_outcome", "'failed'"),
       ];
       return `${this.insert(p, DELIVERIES, DELIVERY_COLUMNS, 1)} ${s.onConflictUpdate("svix_id", assignments)}`;
+    });
+  }
+
+  /**
+   * Inserts one attempt row (values: {@link attemptRow} with `attempt` replaced by `svix_id`),
+   * numbered with the delivery row's `delivery_count` as this transaction left it.
+   */
+  recordAttemptText(): string {
+    return this.#text("recordAttempt", (p) => {
+      const q = this.q;
+      const values = ATTEMPT_COLUMNS.map((c) =>
+        c === "attempt"
+          ? `(SELECT ${q("delivery_count")} FROM ${q(DELIVERIES)} WHERE ${q("svix_id")} = ${p.next()})`
+          : p.next(),
+      );
+      return `INSERT INTO ${q(ATTEMPTS)} (${this.#list(ATTEMPT_COLUMNS)}) VALUES (${values.join(", ")})`;
+    });
+  }
+
+  /** Removes a delivery's attempts but the last `keep`. Values: svix_id, keep, svix_id. */
+  pruneAttemptsText(): string {
+    return this.#text("pruneAttempts", (p) => {
+      const q = this.q;
+      const id = p.next();
+      const keep = p.next();
+      // A derived table: MySQL refuses a subquery on the table a DELETE writes, not on another one.
+      return `DELETE FROM ${q(ATTEMPTS)} WHERE ${q("svix_id")} = ${id} AND ${q("attempt")} <= (SELECT ${q("delivery_count")} - ${keep} FROM ${q(DELIVERIES)} WHERE ${q("svix_id")} = ${p.next()})`;
     });
   }
 
