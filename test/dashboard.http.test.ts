@@ -243,3 +243,33 @@ describe("pages", () => {
     expect([put.status, code(put)]).toEqual([405, "method_not_allowed"]);
   });
 });
+
+describe("deliveries", () => {
+  it("lists deliveries filtered by status, type, object id, svix-id and time; a bad filter is invalid_filter", async () => {
+    const all = await session.get("/deliveries");
+    expect(all.status).toBe(200);
+    expect(all.text).toContain(seeded.userDelivery);
+    const byType = await session.get("/deliveries?type=organization.created");
+    expect(byType.text).not.toContain(seeded.userDelivery);
+    expect(byType.text).toContain("organization.created");
+    expect((await session.get(`/deliveries?object_id=${seeded.userId}`)).text).toContain(seeded.userDelivery);
+    expect((await session.get(`/deliveries?svix_id=${seeded.userDelivery}`)).text).toContain(seeded.userDelivery);
+    expect((await session.get("/deliveries?status=failed")).text).toContain("No delivery matches.");
+    expect((await session.get("/deliveries?since=2999-01-01")).text).toContain("No delivery matches.");
+    const bad = await session.get("/deliveries?status=bogus");
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain("[invalid_filter]");
+  });
+
+  it("shows a delivery: its payload escaped, its attempts, the rows it touched", async () => {
+    const { status, text } = await session.get(`/deliveries/${seeded.userDelivery}`);
+    expect(status).toBe(200);
+    expect(text).not.toContain(XSS);
+    expect(text).toContain("&lt;script&gt;");
+    expect(text).toContain("<h2>Attempts</h2>");
+    expect(text).toMatch(/<td>webhook<\/td><td><span class="badge applied">applied<\/span><\/td>\s*<td>200<\/td>/);
+    expect(text).toContain(`<b>clerk_users</b> <code>${seeded.userId}</code>`);
+    expect(text).toContain(`/dashboard/deliveries/${seeded.userDelivery}/replay`);
+    expect((await session.get("/deliveries/msg_missing")).status).toBe(404);
+  });
+});

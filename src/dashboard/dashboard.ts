@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ClerkSyncError, ERROR_STATUS, type ErrorCode, isClerkSyncError } from "../core/errors.js";
 import { type Logger, silentLogger } from "../core/logger.js";
+import type { ClerkSync } from "../receiver/create-clerk-sync.js";
 import type { ClerkSyncStore } from "../store/store.js";
 import { DashboardAuth, parseCookies, SESSION_COOKIE, sameOrigin, sessionCookie } from "./auth.js";
 import { html, type SafeHtml } from "./html.js";
 import { page, SECURITY_HEADERS } from "./layout.js";
 import type { PageContext, RenderedPage } from "./pages/context.js";
+import { deliveriesPage } from "./pages/deliveries.js";
 import { healthPage } from "./pages/health.js";
 import { loginBody } from "./pages/login.js";
 import { organizationsPage } from "./pages/organizations.js";
@@ -19,8 +21,13 @@ export interface DashboardReplayResult {
 }
 
 export interface DashboardOptions {
-  /** The database to show: a store, or a function that opens it (a receiver's `store()`). */
-  store: ClerkSyncStore | (() => Promise<ClerkSyncStore>);
+  /**
+   * A receiver (`createClerkSync(…)`): the dashboard shows its store and replays through its
+   * engine and hooks. Give this or `store`.
+   */
+  sync?: Pick<ClerkSync, "store" | "replay">;
+  /** The database to show, when no `sync` is given (then, without `replay`, read-only). */
+  store?: ClerkSyncStore | (() => Promise<ClerkSyncStore>);
   /** The token that signs in (`CLERK_SYNC_DASHBOARD_TOKEN`), at least 16 characters. */
   token: string;
   /** The path the dashboard is mounted at, for its links and its cookie's Path. Default `/dashboard`. */
@@ -76,13 +83,24 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   const auth = new DashboardAuth(options.token);
   const now = options.now ?? Date.now;
   const log = options.logger ?? silentLogger;
+  const given = options.store ?? (options.sync ? () => (options.sync as Pick<ClerkSync, "store">).store() : undefined);
+  if (given === undefined)
+    throw new ClerkSyncError("invalid_config", "createDashboard needs a store or a sync receiver");
   let opened: Promise<ClerkSyncStore> | undefined;
   const store = () => {
-    const given = options.store;
     if (typeof given !== "function") return Promise.resolve(given);
     opened ??= given();
     return opened;
   };
+  const sync = options.sync;
+  const replayDelivery =
+    options.replay ??
+    (sync
+      ? async (svixId: string): Promise<DashboardReplayResult> => {
+          const item = (await sync.replay({ ids: [svixId] })).items[0];
+          return { outcome: item?.outcome ?? "error", errorCode: item?.error?.code ?? null };
+        }
+      : undefined);
   const cookiePath = prefix === "" ? "/" : prefix;
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -168,7 +186,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       query: url.searchParams,
       csrf,
       now: now(),
-      canReplay: options.replay !== undefined,
+      canReplay: replayDelivery !== undefined,
     };
     const rendered = await route(ctx);
     if (rendered === undefined) return refuse(req, res, new Refusal("not_found", `No page ${path}`), undefined, csrf);
@@ -182,9 +200,9 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       return redirect(res, `${prefix}/login`);
     }
     const replay = /^\/deliveries\/([^/]+)\/replay$/.exec(path);
-    if (replay?.[1] !== undefined && options.replay) {
+    if (replay?.[1] !== undefined && replayDelivery) {
       const svixId = decodeSegment(replay[1]);
-      const result = await options.replay(svixId);
+      const result = await replayDelivery(svixId);
       log.info("dashboard replay", { svix_id: svixId, outcome: result.outcome });
       const notice = new URLSearchParams({ replayed: result.outcome });
       if (result.errorCode) notice.set("error_code", result.errorCode);
@@ -308,6 +326,8 @@ async function route(ctx: PageContext): Promise<RenderedPage | undefined> {
       return ctx.segments.length <= 2 ? usersPage(ctx) : undefined;
     case "organizations":
       return ctx.segments.length <= 2 ? organizationsPage(ctx) : undefined;
+    case "deliveries":
+      return ctx.segments.length <= 2 ? deliveriesPage(ctx) : undefined;
     case "runs":
       return ctx.segments.length === 1 ? runsPage(ctx) : undefined;
     default:

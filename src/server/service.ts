@@ -82,6 +82,7 @@ export async function startService(
   const dashboard =
     dashboardOn && dashboardToken !== undefined
       ? (await import("../dashboard/dashboard.js")).createDashboard({
+          sync,
           store,
           token: dashboardToken,
           prefix: DASHBOARD_PATH,

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import { mapEvent } from "../core/mappers.js";
-import { DELIVERY_STATUSES, type DeliveryStatus, type EntityTableName } from "../core/schema.js";
+import type { EntityTableName } from "../core/schema.js";
 import { parseEvent } from "../core/validate.js";
 import {
   type ClerkOrganization,
@@ -21,55 +21,41 @@ import type { ClerkSyncDatabase } from "./schema/database.js";
  * through an index (test/dashboard.queries.test.ts checks each plan with EXPLAIN).
  */
 
-/** Deliveries per status first received in a window. */
-export type StatusCounts = Record<DeliveryStatus | "total", number>;
-
-export interface DeliveryHealth {
-  lastHour: StatusCounts;
-  lastDay: StatusCounts;
-  /** `failed` / all, over the last day; null when there was no delivery. */
-  failureRate: number | null;
-  /** When the newest delivery was first received (ms); null when none ever. */
-  lastReceivedAt: number | null;
+/** Apply latency of recent attempts, ms; null when no attempt carries a duration. */
+export interface ApplyLatency {
+  p50: number | null;
+  p95: number | null;
+  max: number | null;
+  /** Attempts measured. */
+  samples: number;
 }
 
-/** How many deliveries of each status were first received at or after `since`. */
-async function countByStatus(db: Kysely<ClerkSyncDatabase>, since: number): Promise<StatusCounts> {
-  const rows = await db
-    .selectFrom("clerk_webhook_events")
-    .select((eb) => ["status", eb.fn.countAll<number>().as("n")])
-    .where("first_received_at", ">=", since)
-    .groupBy("status")
-    .execute();
-  const counts = { total: 0 } as StatusCounts;
-  for (const status of DELIVERY_STATUSES) counts[status] = 0;
-  for (const row of rows) {
-    counts[row.status as DeliveryStatus] = Number(row.n);
-    counts.total += Number(row.n);
-  }
-  return counts;
-}
+/** Attempts sampled at most for the latency figures (the newest deliveries' first). */
+const LATENCY_SAMPLE = 2_000;
 
 /**
- * The health page's delivery figures: per status over the last hour and day, the failure rate,
- * the newest delivery's time. Range scans of `first_received_at`'s index.
- *
- * @example
- * const health = await deliveryHealth(store.db, Date.now());
+ * Apply latency (`duration_ms` of `clerk_webhook_attempts`) of the deliveries first received
+ * since `since`: percentiles of at most the newest {@link LATENCY_SAMPLE} deliveries' attempts.
+ * Reads the events' `first_received_at` index, then each attempt by primary key.
+ * (A thin query of the dashboard's; to be merged into store/delivery-log.ts.)
  */
-export async function deliveryHealth(db: Kysely<ClerkSyncDatabase>, now: number): Promise<DeliveryHealth> {
-  const lastHour = await countByStatus(db, now - 3_600_000);
-  const lastDay = await countByStatus(db, now - 86_400_000);
-  const newest = await db
+export async function applyLatency(db: Kysely<ClerkSyncDatabase>, since: number): Promise<ApplyLatency> {
+  const recent = db
     .selectFrom("clerk_webhook_events")
-    .select((eb) => eb.fn.max("first_received_at").as("last"))
-    .executeTakeFirstOrThrow();
-  return {
-    lastHour,
-    lastDay,
-    failureRate: lastDay.total === 0 ? null : lastDay.failed / lastDay.total,
-    lastReceivedAt: newest.last == null ? null : Number(newest.last),
-  };
+    .select("svix_id")
+    .where("first_received_at", ">=", since)
+    .orderBy("first_received_at", "desc")
+    .limit(LATENCY_SAMPLE);
+  const rows = await db
+    .selectFrom("clerk_webhook_attempts")
+    .select("duration_ms")
+    .where("svix_id", "in", (eb) => eb.selectFrom(recent.as("r")).select("r.svix_id"))
+    .where("duration_ms", "is not", null)
+    .execute();
+  const values = rows.map((r) => Number(r.duration_ms)).sort((x, y) => x - y);
+  const at = (q: number) =>
+    values.length === 0 ? null : (values[Math.min(values.length - 1, Math.floor(q * values.length))] ?? null);
+  return { p50: at(0.5), p95: at(0.95), max: values.at(-1) ?? null, samples: values.length };
 }
 
 /** Results of a search, at most `limit`. */

@@ -32,7 +32,7 @@ export async function startDashboardApp(
   options.setup?.(sync);
   await sync.ready();
   const webhook = toNodeListener(sync);
-  const dashboard = createDashboard({ store, token: TEST_TOKEN, ...options });
+  const dashboard = createDashboard({ sync, store, token: TEST_TOKEN, ...options });
   const served = await listening(
     createServer((req, res) => {
       if (req.url?.startsWith("/dashboard")) return dashboard(req, res);
