@@ -33,6 +33,24 @@ export interface ApplyLatency {
 /** Attempts sampled at most for the latency figures (the newest deliveries' first). */
 const LATENCY_SAMPLE = 2_000;
 
+/** The query {@link applyLatency} runs (exported for the EXPLAIN test). */
+export function applyLatencyQuery(db: Kysely<ClerkSyncDatabase>, since: number) {
+  // A derived table: MySQL refuses LIMIT inside an IN subquery.
+  const recent = db
+    .selectFrom("clerk_webhook_events")
+    .select("svix_id")
+    .where("first_received_at", ">=", since)
+    .orderBy("first_received_at", "desc")
+    .limit(LATENCY_SAMPLE);
+  // A join from the recent ids, so each attempt is read by primary key (an IN subquery made
+  // MariaDB scan the attempts).
+  return db
+    .selectFrom(recent.as("r"))
+    .innerJoin("clerk_webhook_attempts as a", "a.svix_id", "r.svix_id")
+    .select("a.duration_ms")
+    .where("a.duration_ms", "is not", null);
+}
+
 /**
  * Apply latency (`duration_ms` of `clerk_webhook_attempts`) of the deliveries first received
  * since `since`: percentiles of at most the newest {@link LATENCY_SAMPLE} deliveries' attempts.
@@ -40,18 +58,7 @@ const LATENCY_SAMPLE = 2_000;
  * (A thin query of the dashboard's; to be merged into store/delivery-log.ts.)
  */
 export async function applyLatency(db: Kysely<ClerkSyncDatabase>, since: number): Promise<ApplyLatency> {
-  const recent = db
-    .selectFrom("clerk_webhook_events")
-    .select("svix_id")
-    .where("first_received_at", ">=", since)
-    .orderBy("first_received_at", "desc")
-    .limit(LATENCY_SAMPLE);
-  const rows = await db
-    .selectFrom("clerk_webhook_attempts")
-    .select("duration_ms")
-    .where("svix_id", "in", (eb) => eb.selectFrom(recent.as("r")).select("r.svix_id"))
-    .where("duration_ms", "is not", null)
-    .execute();
+  const rows = await applyLatencyQuery(db, since).execute();
   const values = rows.map((r) => Number(r.duration_ms)).sort((x, y) => x - y);
   const at = (q: number) =>
     values.length === 0 ? null : (values[Math.min(values.length - 1, Math.floor(q * values.length))] ?? null);
@@ -69,26 +76,33 @@ const SEARCH_LIMIT = 50;
  * const users = await searchUsers(store, "jane@example.com");
  */
 export async function searchUsers(store: Queryable, query: string): Promise<ClerkUser[]> {
-  const q = query.trim();
-  const base = () => store.db.selectFrom("clerk_users").selectAll();
-  let rows: Record<string, unknown>[];
-  if (q === "") {
-    rows = await base().orderBy("id", "desc").limit(SEARCH_LIMIT).execute();
-  } else if (q.includes("@")) {
-    const ids = store.db
-      .selectFrom("clerk_user_email_addresses")
-      .select("user_id")
-      .where("email_address", "=", q.toLowerCase());
-    rows = await base().where("id", "in", ids).limit(SEARCH_LIMIT).execute();
-  } else {
-    // Three probes of three indexes (an OR of them may not use all three on every database).
-    const seen = new Map<string, Record<string, unknown>>();
-    for (const column of ["id", "external_id", "username"] as const) {
-      for (const row of await base().where(column, "=", q).limit(SEARCH_LIMIT).execute()) seen.set(row.id, row);
-    }
-    rows = [...seen.values()];
+  const seen = new Map<string, Record<string, unknown>>();
+  for (const probe of userSearchQueries(store.db, query)) {
+    for (const row of await probe.execute()) seen.set(row.id, row);
   }
-  return rows.map((row) => normalizeRow<ClerkUser>(row, store.dialect));
+  return [...seen.values()].map((row) => normalizeRow<ClerkUser>(row, store.dialect));
+}
+
+/**
+ * The queries {@link searchUsers} runs for a search text: one probe per indexed column (an OR of
+ * them may not use every index on every database). Exported for the EXPLAIN test.
+ */
+export function userSearchQueries(db: Kysely<ClerkSyncDatabase>, query: string) {
+  const q = query.trim();
+  const base = () => db.selectFrom("clerk_users").selectAll().limit(SEARCH_LIMIT);
+  if (q === "") return [base().orderBy("id", "desc")];
+  if (q.includes("@")) {
+    // A join driven by the address's index (an IN subquery made MariaDB scan the users).
+    return [
+      db
+        .selectFrom("clerk_user_email_addresses as e")
+        .innerJoin("clerk_users as u", "u.id", "e.user_id")
+        .selectAll("u")
+        .where("e.email_address", "=", q.toLowerCase())
+        .limit(SEARCH_LIMIT),
+    ];
+  }
+  return (["id", "external_id", "username"] as const).map((column) => base().where(column, "=", q));
 }
 
 /**
@@ -98,17 +112,19 @@ export async function searchUsers(store: Queryable, query: string): Promise<Cler
  * const orgs = await searchOrganizations(store, "acme");
  */
 export async function searchOrganizations(store: Queryable, query: string): Promise<ClerkOrganization[]> {
-  const q = query.trim();
-  const base = () => store.db.selectFrom("clerk_organizations").selectAll();
   const seen = new Map<string, Record<string, unknown>>();
-  if (q === "") {
-    for (const row of await base().orderBy("id", "desc").limit(SEARCH_LIMIT).execute()) seen.set(row.id, row);
-  } else {
-    for (const column of ["id", "slug"] as const) {
-      for (const row of await base().where(column, "=", q).limit(SEARCH_LIMIT).execute()) seen.set(row.id, row);
-    }
+  for (const probe of organizationSearchQueries(store.db, query)) {
+    for (const row of await probe.execute()) seen.set(row.id, row);
   }
   return [...seen.values()].map((row) => normalizeRow<ClerkOrganization>(row, store.dialect));
+}
+
+/** The queries {@link searchOrganizations} runs (exported for the EXPLAIN test). */
+export function organizationSearchQueries(db: Kysely<ClerkSyncDatabase>, query: string) {
+  const q = query.trim();
+  const base = () => db.selectFrom("clerk_organizations").selectAll().limit(SEARCH_LIMIT);
+  if (q === "") return [base().orderBy("id", "desc")];
+  return (["id", "slug"] as const).map((column) => base().where(column, "=", q));
 }
 
 /** A user with their email addresses and organizations, deleted or not. */
@@ -172,7 +188,19 @@ export interface SyncRunRow {
  * const runs = await listSyncRuns(store.db);
  */
 export async function listSyncRuns(db: Kysely<ClerkSyncDatabase>, limit = 50): Promise<SyncRunRow[]> {
-  const rows = await db
+  const rows = await syncRunsQuery(db, limit).execute();
+  return rows.map((r) => ({
+    ...r,
+    counts: (typeof r.counts === "string" ? JSON.parse(r.counts) : r.counts) as SyncRunRow["counts"],
+    started_at: Number(r.started_at),
+    updated_at: Number(r.updated_at),
+    finished_at: r.finished_at === null ? null : Number(r.finished_at),
+  }));
+}
+
+/** The query {@link listSyncRuns} runs (exported for the EXPLAIN test). */
+export function syncRunsQuery(db: Kysely<ClerkSyncDatabase>, limit = 50) {
+  return db
     .selectFrom("clerk_sync_runs")
     .select([
       "id",
@@ -188,15 +216,7 @@ export async function listSyncRuns(db: Kysely<ClerkSyncDatabase>, limit = 50): P
       "error_message",
     ])
     .orderBy("started_at", "desc")
-    .limit(limit)
-    .execute();
-  return rows.map((r) => ({
-    ...r,
-    counts: (typeof r.counts === "string" ? JSON.parse(r.counts) : r.counts) as SyncRunRow["counts"],
-    started_at: Number(r.started_at),
-    updated_at: Number(r.updated_at),
-    finished_at: r.finished_at === null ? null : Number(r.finished_at),
-  }));
+    .limit(limit);
 }
 
 /** A row a delivery's payload maps to, as it is stored now (null: no row, e.g. never applied). */
