@@ -21,6 +21,7 @@ const required = [
   "dist/adapters/hono.js",
   "dist/adapters/hono.d.ts",
   "dist/testing/index.js",
+  "dist/dashboard/index.js",
   "dist/cli/main.js",
   "fixtures/clerk-examples/user.created.json",
   "README.md",

@@ -77,6 +77,12 @@ const RULES: readonly BoundaryRule[] = [
     why: "the composition root builds receivers for the adapters and the service, which build on it",
   },
   {
+    id: "dashboard-below-server-and-cli",
+    in: ["src/dashboard/"],
+    files: ["src/adapters/", "src/server/", "src/cli/", "src/index.ts"],
+    why: "the dashboard is a node:http handler over a store (and a receiver): the service and the CLI mount it, not the reverse",
+  },
+  {
     id: "sqlite-stands-alone",
     in: ["src/store/sqlite/"],
     files: ["src/store/postgres/", "src/store/mysql/", "src/store/sql/"],
