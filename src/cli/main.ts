@@ -5,6 +5,7 @@ import { fakeClerk } from "./commands/fake-clerk.js";
 import { init } from "./commands/init.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { reconcileCommand } from "./commands/reconcile.js";
+import { replayCommand } from "./commands/replay.js";
 import { schemaCommand } from "./commands/schema.js";
 import { secret } from "./commands/secret.js";
 import { send } from "./commands/send.js";
@@ -19,6 +20,7 @@ export const COMMANDS: readonly Command[] = [
   migrateCommand,
   send,
   status,
+  replayCommand,
   dashboardCommand,
   backfillCommand,
   reconcileCommand,

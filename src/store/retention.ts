@@ -135,21 +135,20 @@ async function prunePayloadBatch(db: Db, cutoff: number, now: number): Promise<n
  * await pruneRejections(store, { maxRows: 10_000, maxAgeMs: 7 * 86_400_000 }, Date.now());
  */
 export async function pruneRejections(store: PrunableStore, bounds: RejectionRetention, now: number): Promise<number> {
-  let cutoff = bounds.maxAgeMs === undefined ? undefined : now - bounds.maxAgeMs;
-  if (bounds.maxRows !== undefined) {
-    const row = await store.db
-      .selectFrom("clerk_webhook_rejections")
-      .select("received_at")
-      .orderBy("received_at", "desc")
-      .orderBy("id", "desc")
-      .limit(1)
-      .offset(bounds.maxRows)
-      .executeTakeFirst();
-    const byRows = row === undefined ? undefined : Number(row.received_at) + 1;
-    if (byRows !== undefined) cutoff = cutoff === undefined ? byRows : Math.max(cutoff, byRows);
-  }
-  if (cutoff === undefined) return 0;
-  const limit = cutoff;
+  const byAge = bounds.maxAgeMs === undefined ? undefined : now - bounds.maxAgeMs;
+  // The newest row beyond `maxRows`, by (received_at, id): it and every older row go, exactly.
+  const beyond =
+    bounds.maxRows === undefined
+      ? undefined
+      : await store.db
+          .selectFrom("clerk_webhook_rejections")
+          .select(["received_at", "id"])
+          .orderBy("received_at", "desc")
+          .orderBy("id", "desc")
+          .limit(1)
+          .offset(bounds.maxRows)
+          .executeTakeFirst();
+  if (byAge === undefined && beyond === undefined) return 0;
   let removed = 0;
   for (;;) {
     const count = await store.transaction(async (tx) => {
@@ -157,7 +156,16 @@ export async function pruneRejections(store: PrunableStore, bounds: RejectionRet
         await tx.db
           .selectFrom("clerk_webhook_rejections")
           .select("id")
-          .where("received_at", "<", limit)
+          .where((eb) => {
+            const old = [];
+            if (byAge !== undefined) old.push(eb("received_at", "<", byAge));
+            if (beyond !== undefined) {
+              const at = Number(beyond.received_at);
+              old.push(eb("received_at", "<", at));
+              old.push(eb.and([eb("received_at", "=", at), eb("id", "<=", beyond.id)]));
+            }
+            return eb.or(old);
+          })
           .limit(PRUNE_BATCH)
           .execute()
       ).map((r) => r.id);

@@ -103,7 +103,7 @@ clerk-sync status --check [--failed-since 1h] [--max-age 30m] [--json]
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** A duration such as `30s`, `15m`, `2h` or `1d`, in ms. */
-function duration(text: string, flag: string): number {
+export function duration(text: string, flag: string): number {
   const match = /^(\d+)(s|m|h|d)$/.exec(text.trim());
   if (!match)
     throw new ClerkSyncError("invalid_config", `${flag} takes a duration such as 30s, 15m, 2h or 1d, got "${text}"`);
@@ -111,7 +111,7 @@ function duration(text: string, flag: string): number {
 }
 
 /** A duration back from `now`, or an ISO time, in epoch ms. */
-function pointInTime(text: string, now: number, flag: string): number {
+export function pointInTime(text: string, now: number, flag: string): number {
   if (/^\d+(s|m|h|d)$/.test(text.trim())) return now - duration(text, flag);
   const at = Date.parse(text);
   if (Number.isNaN(at)) {
