@@ -280,7 +280,7 @@ function titleOf(code: ErrorCode): string {
 /** Where to go after signing in: a path of this dashboard only (never another site: no open redirect). */
 function safeNext(next: string | null, prefix: string): string {
   const home = prefix || "/";
-  if (!next || !next.startsWith("/") || next.startsWith("//") || next.includes("\\")) return home;
+  if (!next?.startsWith("/") || next.startsWith("//") || next.includes("\\")) return home;
   if (next !== prefix && !next.startsWith(`${prefix}/`) && !next.startsWith(`${prefix}?`)) return home;
   return next;
 }
