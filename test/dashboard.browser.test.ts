@@ -101,6 +101,24 @@ describe.skipIf(Boolean(browserMissing) && !CI)(
       expect(row?.id).toBe(userId);
     });
 
+    it("fits a phone: no page is wider than a 390 px screen", async () => {
+      const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+      try {
+        await phone.context().addCookies(await page.context().cookies());
+        const failed = (
+          await app.store.db.selectFrom("clerk_webhook_events").select("svix_id").executeTakeFirstOrThrow()
+        ).svix_id;
+        for (const path of ["", "/deliveries", `/deliveries/${failed}`, "/users", "/organizations", "/runs"]) {
+          await phone.goto(`${app.dashboard}${path}`);
+          expect(await phone.locator("main h1").count()).toBe(1);
+          const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+          expect({ path, width }).toEqual({ path, width: 390 });
+        }
+      } finally {
+        await phone.close();
+      }
+    });
+
     it("refuses a POST without the CSRF token or from another origin: 403 csrf_failed", async () => {
       const replayUrl = `${app.dashboard}/deliveries/msg_x/replay`;
       const withoutToken = await page.request.post(replayUrl, { form: { csrf: "" }, headers: { origin: app.url } });
