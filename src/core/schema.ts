@@ -400,8 +400,8 @@ export const WEBHOOK_REJECTIONS = {
   },
   primaryKey: ["id"],
   indexes: [
-    { name: "clerk_webhook_rejections_code_received_idx", columns: ["code", "received_at"] },
-    { name: "clerk_webhook_rejections_received_idx", columns: ["received_at"] },
+    { name: "clerk_webhook_rejections_code_received_idx", columns: ["code", "received_at", "id"] },
+    { name: "clerk_webhook_rejections_received_idx", columns: ["received_at", "id"] },
   ],
 } as const satisfies TableSpec;
 

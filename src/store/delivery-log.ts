@@ -167,10 +167,13 @@ export function deliveriesQuery(
   if (filter.until !== undefined) query = query.where("first_received_at", "<", filter.until);
   if (after !== undefined) {
     const [at, id] = decodeCursor(after);
-    // (first_received_at, svix_id) < (at, id), spelled so that every dialect reads it as a range.
-    query = query.where((eb: ExpressionBuilder<ClerkSyncDatabase, "clerk_webhook_events">) =>
-      eb.or([eb("first_received_at", "<", at), eb.and([eb("first_received_at", "=", at), eb("svix_id", "<", id)])]),
-    );
+    // (first_received_at, svix_id) < (at, id), spelled so that every dialect reads `<= at` as a
+    // range of the index and the rest as a filter on it (an OR alone is two ranges and a sort).
+    query = query
+      .where("first_received_at", "<=", at)
+      .where((eb: ExpressionBuilder<ClerkSyncDatabase, "clerk_webhook_events">) =>
+        eb.or([eb("first_received_at", "<", at), eb("svix_id", "<", id)]),
+      );
   }
   return query.orderBy("first_received_at", "desc").orderBy("svix_id", "desc");
 }
@@ -250,9 +253,7 @@ export function rejectionsQuery(db: Db, filter: RejectionFilter, after?: string)
   if (filter.until !== undefined) query = query.where("received_at", "<", filter.until);
   if (after !== undefined) {
     const [at, id] = decodeCursor(after);
-    query = query.where((eb) =>
-      eb.or([eb("received_at", "<", at), eb.and([eb("received_at", "=", at), eb("id", "<", id)])]),
-    );
+    query = query.where("received_at", "<=", at).where((eb) => eb.or([eb("received_at", "<", at), eb("id", "<", id)]));
   }
   return query.orderBy("received_at", "desc").orderBy("id", "desc");
 }

@@ -305,8 +305,8 @@ export const clerkWebhookRejections = mysqlTable(
     bodyBytes: bigint("body_bytes", { mode: "number" }),
   },
   (t) => [
-    index("clerk_webhook_rejections_code_received_idx").on(t.code, t.receivedAt),
-    index("clerk_webhook_rejections_received_idx").on(t.receivedAt),
+    index("clerk_webhook_rejections_code_received_idx").on(t.code, t.receivedAt, t.id),
+    index("clerk_webhook_rejections_received_idx").on(t.receivedAt, t.id),
   ],
 );
 

@@ -302,11 +302,15 @@ function allMigrations(d: DialectSpec): Record<string, Migration> {
           .addColumn("header_names", t("text"))
           .addColumn("body_bytes", t("bigint"))
           .execute();
-        await db.schema.createIndex(`${rejections}_received_idx`).on(rejections).column("received_at").execute();
+        await db.schema
+          .createIndex(`${rejections}_received_idx`)
+          .on(rejections)
+          .columns(["received_at", "id"])
+          .execute();
         await db.schema
           .createIndex(`${rejections}_code_received_idx`)
           .on(rejections)
-          .columns(["code", "received_at"])
+          .columns(["code", "received_at", "id"])
           .execute();
       },
     },
