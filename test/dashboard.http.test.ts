@@ -194,6 +194,14 @@ describe("pages", () => {
     }
   });
 
+  it("show a search text reflected in a form escaped, attribute quotes included", async () => {
+    for (const path of ["/users?q=", "/organizations?q=", "/deliveries?type=", "/deliveries?object_id="]) {
+      const { text } = await session.get(`${path}${encodeURIComponent(`"><script>x()</script>`)}`);
+      expect(text).not.toMatch(/<script/i);
+      expect(text).toContain('value="&quot;&gt;&lt;script&gt;x()&lt;/script&gt;"');
+    }
+  });
+
   it("health: deliveries per status over the last hour and day, and the last delivery's age", async () => {
     const { status, text } = await session.get("");
     expect(status).toBe(200);
