@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SESSION_TTL_MS } from "../src/dashboard/auth.js";
+import { SIGN_IN_FAILURES_PER_WINDOW } from "../src/dashboard/dashboard.js";
 import { insertRun } from "../src/store/runs.js";
 import {
   type DashboardApp,
@@ -126,6 +127,32 @@ describe("signing in", () => {
       clock = before;
     }
     expect((await session.get("")).status).toBe(200);
+  });
+});
+
+describe("guessing the token", () => {
+  it("pauses every sign-in for the rest of the minute after 20 wrong tokens; open sessions keep working", async () => {
+    const guesser = await startDashboardApp(await target.fresh(), { now: () => clock });
+    try {
+      const signInTo = (token: string) =>
+        fetch(`${guesser.dashboard}/login`, {
+          method: "POST",
+          redirect: "manual",
+          headers: { origin: guesser.url, "content-type": "application/x-www-form-urlencoded" },
+          body: form({ token }),
+        });
+      const open = await signIn(guesser);
+      for (let i = 0; i < SIGN_IN_FAILURES_PER_WINDOW; i++)
+        expect((await signInTo(`guess-${i}-xxxxxxxxxxxx`)).status).toBe(401);
+      const paused = await signInTo(TEST_TOKEN);
+      expect([paused.status, code(paused), paused.headers.get("set-cookie")]).toEqual([401, "unauthorized", null]);
+      expect(Number(paused.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect((await open.get("")).status).toBe(200);
+      clock += 60_000;
+      expect((await signInTo(TEST_TOKEN)).status).toBe(303);
+    } finally {
+      await guesser.close();
+    }
   });
 });
 

@@ -56,6 +56,34 @@ export interface DashboardHandler {
 /** Largest form body accepted (a login or a replay form is well under 1 KiB). */
 const MAX_FORM_BYTES = 8 * 1024;
 
+/** Wrong tokens accepted per window before sign-in pauses (per process). */
+export const SIGN_IN_FAILURES_PER_WINDOW = 20;
+const SIGN_IN_WINDOW_MS = 60_000;
+
+/**
+ * Guessing guard: after {@link SIGN_IN_FAILURES_PER_WINDOW} wrong tokens within a minute, every
+ * sign-in (a right token too, so guessing learns nothing) is refused until that minute is over.
+ * Sessions already open are untouched.
+ */
+class SignInLimiter {
+  #windowStart = 0;
+  #failures = 0;
+
+  failed(at: number): void {
+    if (at - this.#windowStart >= SIGN_IN_WINDOW_MS) {
+      this.#windowStart = at;
+      this.#failures = 0;
+    }
+    this.#failures++;
+  }
+
+  /** How long sign-in stays paused, ms (0: open). */
+  refusedFor(at: number): number {
+    if (this.#failures < SIGN_IN_FAILURES_PER_WINDOW) return 0;
+    return Math.max(0, this.#windowStart + SIGN_IN_WINDOW_MS - at);
+  }
+}
+
 /** A request the dashboard refuses, answered with its code. */
 class Refusal {
   constructor(
@@ -102,6 +130,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
         }
       : undefined);
   const cookiePath = prefix === "" ? "/" : prefix;
+  const signIns = new SignInLimiter();
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     serve(req, res).catch((error: unknown) => {
@@ -144,7 +173,14 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       }
       const form = await readForm(req);
       const next = safeNext(form.get("next"), prefix);
+      const wait = signIns.refusedFor(now());
+      if (wait > 0) {
+        res.setHeader("retry-after", String(Math.ceil(wait / 1000)));
+        const message = "Too many wrong tokens: sign-in is paused for a minute.";
+        return refuse(req, res, new Refusal("unauthorized", message, loginBody(prefix, { next, error: message })));
+      }
       if (!auth.checkToken(form.get("token") ?? "")) {
+        signIns.failed(now());
         log.warn("dashboard sign-in refused", { code: "unauthorized" });
         return refuse(
           req,
