@@ -184,19 +184,51 @@ describe("event patterns", () => {
 describe("resolveConfig: the service's settings are the receiver's", () => {
   it("equal resolveReceiverSettings on the same environment, plus where to listen", () => {
     const config = resolveConfig(ENV);
-    const { host, port, path, logLevel, headersTimeoutMs, requestTimeoutMs, maxConnections, metrics, ...receiver } =
-      config;
-    expect({ host, port, path, logLevel, headersTimeoutMs, requestTimeoutMs, maxConnections, metrics }).toEqual({
+    const {
+      host,
+      port,
+      path,
+      logLevel,
+      headersTimeoutMs,
+      requestTimeoutMs,
+      maxConnections,
+      metrics,
+      dashboard,
+      ...receiver
+    } = config;
+    expect({
+      host,
+      port,
+      path,
+      logLevel,
+      headersTimeoutMs,
+      requestTimeoutMs,
+      maxConnections,
+      metrics,
+      dashboard,
+    }).toEqual({
       host: "0.0.0.0",
       port: 3000,
       path: "/api/webhooks",
       logLevel: "warn",
       ...HTTP_LIMIT_DEFAULTS,
       metrics: false,
+      dashboard: false,
     });
     const { logLevel: _, ...settings } = resolveReceiverSettings({}, ENV, { logging: true });
     expect(receiver).toEqual(settings);
     expect(resolveConfig({}).logLevel).toBe("info");
+  });
+
+  it("the dashboard: CLERK_SYNC_DASHBOARD true/false (else invalid_config), --dashboard, the token read as it is", () => {
+    expect(
+      resolveConfig({ CLERK_SYNC_DASHBOARD: "true", CLERK_SYNC_DASHBOARD_TOKEN: " t0123456789abcdef " }),
+    ).toMatchObject({ dashboard: true, dashboardToken: "t0123456789abcdef" });
+    expect(resolveConfig({}, { dashboard: true }).dashboard).toBe(true);
+    expect(resolveConfig({}).dashboardToken).toBeUndefined();
+    expect(() => resolveConfig({ CLERK_SYNC_DASHBOARD: "yes" })).toThrow(
+      expect.objectContaining({ code: "invalid_config" }),
+    );
   });
 
   it("flags win: --events (repeatable, comma separated), --secret, --database-url, --log-level, --no-migrate", () => {
