@@ -33,7 +33,7 @@ export interface DialectSyntax {
   /** `GREATEST`-style function name for the larger of two values. */
   readonly greatest: string;
   /** Suffix of an `INSERT` that, on a conflict on `key`, applies `assignments` to the stored row. */
-  onConflictUpdate(key: string, assignments: readonly string[]): string;
+  onConflictUpdate(key: string | readonly string[], assignments: readonly string[]): string;
   /**
    * Suffix of an `INSERT` that keeps the stored row on a conflict on `key`. A conflicting row
    * inserted by a transaction still in progress makes the statement wait for that transaction.
@@ -283,8 +283,8 @@ const doubleQuote = (identifier: string) => `"${identifier.replaceAll('"', '""')
 /** The `ON CONFLICT … excluded` family's syntax: SQLite and PostgreSQL. */
 export const ON_CONFLICT_SYNTAX = {
   quote: doubleQuote,
-  onConflictUpdate: (key: string, assignments: readonly string[]) =>
-    `ON CONFLICT (${doubleQuote(key)}) DO UPDATE SET ${assignments.join(", ")}`,
+  onConflictUpdate: (key: string | readonly string[], assignments: readonly string[]) =>
+    `ON CONFLICT (${(typeof key === "string" ? [key] : key).map(doubleQuote).join(", ")}) DO UPDATE SET ${assignments.join(", ")}`,
   onConflictKeep: (key: string) => `ON CONFLICT (${doubleQuote(key)}) DO NOTHING`,
   incoming: (column: string) => `excluded.${doubleQuote(column)}`,
   stored: (table: string, column: string) => `${doubleQuote(table)}.${doubleQuote(column)}`,

@@ -194,9 +194,7 @@ export class SetBasedStatements {
       sql.insert(p, DELIVERIES, DELIVERY_COLUMNS, n),
     );
     // Attempt rows go with their deliveries' rows, in the same transaction (or statement).
-    const attempt = this.#chunks(ATTEMPTS, ATTEMPT_COLUMNS, attempts, (p, n) =>
-      sql.insert(p, ATTEMPTS, ATTEMPT_COLUMNS, n),
-    );
+    const attempt = this.#chunks(ATTEMPTS, ATTEMPT_COLUMNS, attempts, (p, n) => sql.insertAttempts(p, n));
     return [...insert, ...updates, ...attempt];
   }
 

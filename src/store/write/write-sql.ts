@@ -259,6 +259,19 @@ export class WriteSql {
     ]);
   }
 
+  /** Attempt rows inserted, or replacing a stored row of the same number (left by a delivery row deleted by hand). */
+  insertAttempts(p: Placeholders, rows: RowShape): string {
+    return `${this.insert(p, ATTEMPTS, ATTEMPT_COLUMNS, rows)} ${this.#attemptConflict()}`;
+  }
+
+  #attemptConflict(): string {
+    const s = this.#syntax;
+    const sets = ATTEMPT_COLUMNS.filter((c) => c !== "svix_id" && c !== "attempt").map(
+      (c) => `${this.q(c)} = ${s.incoming(c)}`,
+    );
+    return s.onConflictUpdate(["svix_id", "attempt"], sets);
+  }
+
   /** Removes a delivery's attempts numbered `attempt` or lower. Values: svix_id, attempt. */
   pruneAttempts(p: Placeholders): string {
     const q = this.q;
@@ -371,7 +384,7 @@ export class WriteSql {
           ? `(SELECT ${q("delivery_count")} FROM ${q(DELIVERIES)} WHERE ${q("svix_id")} = ${p.next()})`
           : p.next(),
       );
-      return `INSERT INTO ${q(ATTEMPTS)} (${this.#list(ATTEMPT_COLUMNS)}) VALUES (${values.join(", ")})`;
+      return `INSERT INTO ${q(ATTEMPTS)} (${this.#list(ATTEMPT_COLUMNS)}) VALUES (${values.join(", ")}) ${this.#attemptConflict()}`;
     });
   }
 
