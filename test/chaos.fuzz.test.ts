@@ -19,7 +19,10 @@ afterAll(async () => {
   await svc?.stop();
 });
 
-const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 60 });
+const printable = fc.string({
+  unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+  maxLength: 60,
+});
 
 const mirrored = () =>
   svc.withDb((db) =>
@@ -41,11 +44,22 @@ function expectNoHarm(status: number, svixId: string, before: number, body: { er
 }
 
 test("unsigned requests with any headers and body: 4xx, nothing written", async () => {
-  const headerName = fc.constantFrom("svix-id", "svix-timestamp", "svix-signature", "webhook-id", "webhook-signature", "content-type");
+  const headerName = fc.constantFrom(
+    "svix-id",
+    "svix-timestamp",
+    "svix-signature",
+    "webhook-id",
+    "webhook-signature",
+    "content-type",
+  );
   await fc.assert(
     fc.asyncProperty(
       fc.dictionary(headerName, printable, { maxKeys: 6 }),
-      fc.oneof(printable, fc.json(), fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString("latin1"))),
+      fc.oneof(
+        printable,
+        fc.json(),
+        fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString("latin1")),
+      ),
       async (headers, body) => {
         const before = mirrored();
         const svixId = headers["svix-id"] ?? newMessageId();
@@ -69,7 +83,10 @@ const envelope = fc.record(
       fc.record(
         {
           id: fc.oneof(printable, fc.jsonValue()),
-          object: fc.oneof(fc.constantFrom("user", "organization", "session", "organization_membership"), fc.jsonValue()),
+          object: fc.oneof(
+            fc.constantFrom("user", "organization", "session", "organization_membership"),
+            fc.jsonValue(),
+          ),
           updated_at: fc.oneof(fc.integer(), fc.double(), fc.jsonValue()),
           email_addresses: fc.jsonValue(),
           public_metadata: fc.jsonValue(),

@@ -61,7 +61,9 @@ async function underKills(svc: ServiceProcess, openMirror: () => Promise<ClerkSy
       doubled: audit.doubled.length,
       answers: report.answers,
     };
-    console.log(`chaos.kill ${svc.options.args?.includes("--database-url") ? "postgres" : "sqlite"}: ${JSON.stringify(figures)}`);
+    console.log(
+      `chaos.kill ${svc.options.args?.includes("--database-url") ? "postgres" : "sqlite"}: ${JSON.stringify(figures)}`,
+    );
     expect(kills).toBeGreaterThanOrEqual(3);
     // The kills happened with deliveries in flight: some attempts found no service.
     expect(report.answers.connection_failed ?? 0).toBeGreaterThan(0);

@@ -144,9 +144,10 @@ export async function auditDeliveries(
   history: readonly SimulatedMessage[],
   report: SendReport,
 ): Promise<DeliveryAudit> {
-  const { rows } = await sql<{ svix_id: string; status: string }>`select svix_id, status from clerk_webhook_events`.execute(
-    store.db,
-  );
+  const { rows } = await sql<{
+    svix_id: string;
+    status: string;
+  }>`select svix_id, status from clerk_webhook_events`.execute(store.db);
   const known = new Set(history.map((m) => m.svixId));
   const counts = new Map<string, number>();
   for (const row of rows) counts.set(row.svix_id, (counts.get(row.svix_id) ?? 0) + 1);
