@@ -4,7 +4,14 @@
  * acknowledged. Nothing acknowledged may be lost, nothing applied twice, and the mirror must end
  * equal to the in-order result. On SQLite and on PostgreSQL.
  */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { sql } from "kysely";
 import { describe, expect, test } from "vitest";
+import { generateSecret } from "../src/server/env-files.js";
 import { compareMirror } from "../src/simulate/compare.js";
 import { generateHistory } from "../src/simulate/history.js";
 import { sendLikeSvix } from "../src/simulate/sender.js";
@@ -12,13 +19,61 @@ import { openStore } from "../src/store/open.js";
 import type { ClerkSyncStore } from "../src/store/store.js";
 import { auditDeliveries, freePort } from "./helpers/chaos.js";
 import { describeTarget, postgresTarget } from "./helpers/databases.js";
-import { ServiceProcess } from "./helpers/service-process.js";
+import { cleanEnv, makeTempDir, ServiceProcess } from "./helpers/service-process.js";
+
+/** What the kill loop needs of a receiver process. */
+interface Killable {
+  readonly webhookUrl: string;
+  readonly secret: string;
+  start(): Promise<unknown>;
+  kill9(): Promise<unknown>;
+  stop(): Promise<unknown>;
+}
+
+/** The in-app receiver of helpers/hook-receiver.mjs (the built package, a hook on every delivery) as a process. */
+class HookReceiver implements Killable {
+  readonly secret = generateSecret();
+  #child: ChildProcess | undefined;
+  constructor(
+    readonly port: number,
+    readonly databaseUrl: string,
+  ) {}
+  get webhookUrl() {
+    return `http://127.0.0.1:${this.port}/api/webhooks`;
+  }
+  async start() {
+    const script = fileURLToPath(new URL("./helpers/hook-receiver.mjs", import.meta.url));
+    const dist = fileURLToPath(new URL("../dist/", import.meta.url));
+    const child = spawn(process.execPath, [script, dist, String(this.port), this.databaseUrl, this.secret], {
+      env: cleanEnv(),
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    this.#child = child;
+    await new Promise<void>((resolve, reject) => {
+      child.once("exit", (code) => reject(new Error(`hook receiver exited (${code})`)));
+      child.stdout?.setEncoding("utf8").on("data", (text: string) => {
+        if (text.includes("listening")) resolve();
+      });
+    });
+  }
+  async kill9() {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, "close");
+    child.removeAllListeners("exit");
+    child.kill("SIGKILL");
+    await exited;
+  }
+  stop() {
+    return this.kill9();
+  }
+}
 
 const KILL_EVERY = 60;
 const KILLS = 3;
 
 /** Sends a history while killing the service every KILL_EVERY acknowledgements; returns the figures. */
-async function underKills(svc: ServiceProcess, openMirror: () => Promise<ClerkSyncStore>, seed: number) {
+async function underKills(svc: Killable, openMirror: () => Promise<ClerkSyncStore>, seed: number, label: string) {
   await svc.start();
   const history = generateHistory({ seed, users: 80 });
   let acks = 0;
@@ -61,9 +116,7 @@ async function underKills(svc: ServiceProcess, openMirror: () => Promise<ClerkSy
       doubled: audit.doubled.length,
       answers: report.answers,
     };
-    console.log(
-      `chaos.kill ${svc.options.args?.includes("--database-url") ? "postgres" : "sqlite"}: ${JSON.stringify(figures)}`,
-    );
+    console.log(`chaos.kill ${label}: ${JSON.stringify(figures)}`);
     expect(kills).toBeGreaterThanOrEqual(3);
     // The kills happened with deliveries in flight: some attempts found no service.
     expect(report.answers.connection_failed ?? 0).toBeGreaterThan(0);
@@ -73,15 +126,45 @@ async function underKills(svc: ServiceProcess, openMirror: () => Promise<ClerkSy
     expect(audit.doubled).toEqual([]);
     expect(audit.recorded).toBe(history.length);
     expect(comparison.differences).toEqual([]);
-  } finally {
+    return { mirror, report };
+  } catch (error) {
     await mirror.close();
+    throw error;
   }
 }
 
 describe("kill -9 under load", () => {
   test("SQLite: zero lost, zero doubled, the mirror equals the in-order result", async () => {
     const svc = new ServiceProcess({ port: await freePort() });
-    await underKills(svc, () => openStore(`file:${svc.dbPath}`), 11);
+    const { mirror } = await underKills(svc, () => openStore(`file:${svc.dbPath}`), 11, "sqlite");
+    await mirror.close();
+  }, 120_000);
+});
+
+describe("kill -9 of an in-app receiver with a hook", () => {
+  test("SQLite: every delivery's hook ran exactly once, none for a duplicate", async () => {
+    const file = join(makeTempDir(), "app.db");
+    const db = new Database(file);
+    db.exec("create table chaos_hook_runs (svix_id text not null)");
+    db.close();
+    const receiver = new HookReceiver(await freePort(), `file:${file}`);
+    const { mirror, report } = await underKills(
+      receiver,
+      () => openStore(`file:${file}`),
+      13,
+      "in-app sqlite with a hook",
+    );
+    try {
+      const { rows } = await sql<{
+        svix_id: string;
+        n: number;
+      }>`select svix_id, count(*) as n from chaos_hook_runs group by svix_id`.execute(mirror.db);
+      const runs = new Map(rows.map((r) => [r.svix_id, Number(r.n)]));
+      expect([...runs.values()].filter((n) => n !== 1)).toEqual([]);
+      expect(runs.size).toBe(report.messages);
+    } finally {
+      await mirror.close();
+    }
   }, 120_000);
 });
 
@@ -93,7 +176,7 @@ describeTarget(postgres, "kill -9 under load on PostgreSQL", () => {
     const url = postgres.url?.(store) as string;
     const svc = new ServiceProcess({ port: await freePort(), databaseFlag: false, args: ["--database-url", url] });
     try {
-      await underKills(svc, async () => store, 12);
+      await underKills(svc, async () => store, 12, "postgres");
     } finally {
       await store.close().catch(() => undefined);
     }
