@@ -118,6 +118,14 @@ const RULES: readonly BoundaryRule[] = [
     why: "the ORM schemas are generated from the table contract alone, as text: they import src/core/ and nothing that runs a query",
   },
   {
+    id: "simulate-is-a-client",
+    in: ["src/simulate/"],
+    // A local Svix: it signs and sends over HTTP, and reads a mirror through the store's entry
+    // points; it knows nothing of the service, the CLI, the adapters or the composition root.
+    files: ["src/server/", "src/cli/", "src/adapters/", "src/receiver/", "src/index.ts"],
+    why: "the simulator is a sender and a reader of the mirror, like any client: users point it at their own receiver",
+  },
+  {
     id: "better-sqlite3-only-in-sqlite",
     in: ["src/"],
     except: ["src/store/sqlite/"],

@@ -8,11 +8,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { afterAll, describe, expect, test } from "vitest";
+import { fillDisk, mountSmallDisk } from "./helpers/chaos.js";
 import { mysqlTarget, postgresTarget } from "./helpers/databases.js";
 import { userEvent } from "./helpers/service-events.js";
 import { makeTempDir, startServiceProcess } from "./helpers/service-process.js";
@@ -37,40 +38,7 @@ afterAll(() => {
   for (const path of locked) execFileSync("chattr", ["-i", path]);
 });
 
-/** A 16 MiB tmpfs under a temp dir, or why none could be mounted. */
-function mountSmallDisk(): { dir: string } | { reason: string } {
-  if (process.getuid?.() !== 0) return { reason: "needs root to mount a tmpfs" };
-  const dir = join(makeTempDir("clerk-sync-disk-"), "disk");
-  mkdirSync(dir);
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", dir], { stdio: "pipe" });
-  } catch (error) {
-    return { reason: `mount -t tmpfs failed: ${String(error).split("\n")[0]}` };
-  }
-  return { dir };
-}
-
 const disk = mountSmallDisk();
-afterAll(() => {
-  if ("dir" in disk) execFileSync("umount", ["-l", disk.dir]);
-});
-
-/** Fills the file system of `dir` until it refuses another byte. */
-function fillDisk(path: string): void {
-  const fd = openSync(path, "w");
-  const block = Buffer.alloc(16 * 1024, 7);
-  try {
-    for (;;) writeSync(fd, block);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOSPC") throw error;
-    // Down to the last bytes.
-    try {
-      for (;;) writeSync(fd, block.subarray(0, 512));
-    } catch {}
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** A user event carrying `bytes` of metadata, so that its commit needs fresh pages on disk. */
 function bigUserEvent(bytes: number) {

@@ -10,6 +10,7 @@ import { schemaCommand } from "./commands/schema.js";
 import { secret } from "./commands/secret.js";
 import { send } from "./commands/send.js";
 import { serve } from "./commands/serve.js";
+import { simulateCommand } from "./commands/simulate.js";
 import { status } from "./commands/status.js";
 import type { Command, CommandContext } from "./context.js";
 
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   reconcileCommand,
   fakeClerk,
   schemaCommand,
+  simulateCommand,
 ];
 
 function help(): string {
