@@ -7,21 +7,14 @@
  */
 import type { DeliveryResult, ProcessOptions } from "../core/engine.js";
 import { ClerkSyncError, isClerkSyncError } from "../core/errors.js";
-import type { DeliveryStatus } from "../core/schema.js";
 import { parseEvent } from "../core/validate.js";
 import { checkFilter, type DeliveryFilter, getDelivery, listDeliveries } from "../store/delivery-log.js";
 import type { Queryable } from "../store/queries.js";
 
 /** Which deliveries to replay: `ids`, or a filter (at least one of status, type, since/until). */
-export interface ReplaySelection {
+export interface ReplaySelection extends Pick<DeliveryFilter, "status" | "type" | "since" | "until"> {
   /** Delivery ids (`svix-id`), replayed in the order given. */
   readonly ids?: readonly string[] | undefined;
-  readonly status?: DeliveryStatus | undefined;
-  readonly type?: string | undefined;
-  /** First received at or after (ms). */
-  readonly since?: number | undefined;
-  /** First received before (ms). */
-  readonly until?: number | undefined;
 }
 
 export interface ReplayOptions {

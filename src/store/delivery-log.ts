@@ -10,6 +10,7 @@ import { ClerkSyncError } from "../core/errors.js";
 import { DELIVERY_STATUSES, type DeliveryStatus } from "../core/schema.js";
 import type { Queryable } from "./queries.js";
 import type { ClerkSyncDatabase } from "./schema/database.js";
+import { DELIVERY_COLUMNS } from "./write/write-rows.js";
 
 /** What the deliveries list may be narrowed to; filters combine (AND). */
 export interface DeliveryFilter {
@@ -109,21 +110,14 @@ const DEFAULT_LIMIT = 50;
 type Db = Kysely<ClerkSyncDatabase>;
 type EventsQuery<O> = SelectQueryBuilder<ClerkSyncDatabase, "clerk_webhook_events", O>;
 
+/** A delivery row's columns without its payload, and whether that payload was pruned. */
 const SUMMARY_COLUMNS = [
-  "svix_id",
-  "type",
-  "object_type",
-  "object_id",
-  "event_timestamp",
-  "first_received_at",
-  "last_received_at",
-  "delivery_count",
-  "status",
-  "last_outcome",
-  "error_code",
-  "error_message",
-  "payload_pruned_at",
-] as const;
+  ...(DELIVERY_COLUMNS.filter((column) => column !== "payload") as Exclude<
+    (typeof DELIVERY_COLUMNS)[number],
+    "payload"
+  >[]),
+  "payload_pruned_at" as const,
+];
 
 /**
  * The deliveries, newest first (by first receipt, then delivery id), filtered, one keyset page.
